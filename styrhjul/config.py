@@ -1,0 +1,267 @@
+"""Configuration: one frozen, typed object, validated strictly when it is loaded.
+
+Where it comes from, first match wins: ``--config PATH``, the ``STYRHJUL_CONFIG`` environment
+variable, ``config.toml`` in the current folder. ``STYRHJUL_DATABASE_URL`` overrides
+``[database] url``. Secrets never live in the file: SMTP credentials come from
+``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``. Relative paths (the data folder, the Maildir, a SQLite file) are
+relative to the folder that holds the configuration file, so the program behaves the same
+from any working directory.
+
+An unknown key, a wrong type or a bad value raises :class:`~styrhjul.errors.ConfigError`
+naming the file, the line and the key, before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from styrhjul.errors import ConfigError
+from styrhjul.tomlpos import dotted, line_of
+
+ENV_CONFIG = "STYRHJUL_CONFIG"
+ENV_DATABASE_URL = "STYRHJUL_DATABASE_URL"
+DEFAULT_CONFIG_NAME = "config.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class GeneralSettings(_Section):
+    """``[general]``: where data lives and which zone the calendar runs in."""
+
+    timezone: str = "Europe/Stockholm"
+    data_dir: str = "data"
+    language: Literal["sv", "en"] = "sv"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+
+class DatabaseSettings(_Section):
+    """``[database]``: a SQLAlchemy URL; SQLite paths are relative to the config file."""
+
+    url: str = "sqlite:///data/styrhjul.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "expected a URL starting with sqlite:///, postgresql:// or postgresql+psycopg://"
+            )
+        return value
+
+
+class MaildirSettings(_Section):
+    """``[mail.maildir]``: a local Maildir folder a person can open."""
+
+    path: str = "data/mail"
+
+
+class SmtpSettings(_Section):
+    """``[mail.smtp]``: credentials come from STYRHJUL_SMTP_USERNAME/PASSWORD."""
+
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+
+class MailSettings(_Section):
+    """``[mail]``: the transport and the sender of every message."""
+
+    transport: Literal["maildir", "smtp", "console"] = "maildir"
+    from_address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = (
+        "styrhjul@example.se"
+    )
+    from_name: str = "Styrhjul"
+    message_id_domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")] = (
+        "styrhjul.example.se"
+    )
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    retry_base_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
+    maildir: MaildirSettings = MaildirSettings()
+    smtp: SmtpSettings = SmtpSettings()
+
+
+class DialogSettings(_Section):
+    """``[dialogs]``: where dialogs are held when a definition gives no place."""
+
+    default_location: str = "Teams / enligt överenskommelse"
+
+
+class _FileModel(_Section):
+    general: GeneralSettings = GeneralSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    mail: MailSettings = MailSettings()
+    dialogs: DialogSettings = DialogSettings()
+
+
+class Settings:
+    """The validated configuration, with relative paths resolved. Immutable."""
+
+    __slots__ = ("_file", "database_url", "path", "root", "secrets")
+
+    def __init__(
+        self,
+        model: _FileModel,
+        *,
+        path: Path,
+        database_url: str,
+        secrets: Mapping[str, str],
+    ) -> None:
+        object.__setattr__(self, "_file", model)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "root", path.parent)
+        object.__setattr__(self, "database_url", database_url)
+        object.__setattr__(self, "secrets", dict(secrets))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are frozen")
+
+    path: Path
+    root: Path
+    database_url: str
+    secrets: dict[str, str]
+
+    @property
+    def general(self) -> GeneralSettings:
+        return self._file.general
+
+    @property
+    def mail(self) -> MailSettings:
+        return self._file.mail
+
+    @property
+    def dialogs(self) -> DialogSettings:
+        return self._file.dialogs
+
+    @property
+    def database(self) -> DatabaseSettings:
+        return self._file.database
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.general.timezone)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.general.data_dir)
+
+    @property
+    def maildir_path(self) -> Path:
+        return self.resolve(self.mail.maildir.path)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, made absolute against the config file's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else (self.root / path)
+
+
+def find_config(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
+    """The configuration file to use: explicit path, then $STYRHJUL_CONFIG, then ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG])
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def load_settings(
+    explicit: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, validate and resolve the configuration. Raises ConfigError naming file/line/key."""
+    env = os.environ if environ is None else environ
+    path = find_config(explicit, env).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file not found (choose one with --config PATH or ${ENV_CONFIG})",
+            file=path,
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration: {exc.strerror}", file=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
+    try:
+        model = _FileModel.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(exc, text, path) from None
+    url = env.get(ENV_DATABASE_URL) or model.database.url
+    if env.get(ENV_DATABASE_URL):
+        try:
+            DatabaseSettings(url=url)
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{exc.errors()[0]['msg'].removeprefix('Value error, ')} (got {url!r})",
+                key=f"${ENV_DATABASE_URL}",
+            ) from None
+    url = _resolve_sqlite(url, path.parent)
+    secrets = {k: v for k, v in env.items() if k.startswith("STYRHJUL_SMTP_")}
+    return Settings(model, path=path, database_url=url, secrets=secrets)
+
+
+def _resolve_sqlite(url: str, root: Path) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    rest = url[len(prefix) :]
+    if rest.startswith("/") or rest.startswith(":memory:") or not rest:
+        return url
+    return prefix + str((root / rest).resolve())
+
+
+def _config_error(exc: ValidationError, text: str, path: Path) -> ConfigError:
+    """Turn pydantic's errors into one message naming each key, its line and what was wrong."""
+    problems: list[tuple[int | None, str, str]] = []
+    for error in exc.errors():
+        loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
+        key = dotted(loc)
+        line = line_of(text, loc)
+        problems.append((line, key, _explain(error, loc)))
+    first_line, first_key, first_message = problems[0]
+    message = first_message
+    for line, key, what in problems[1:]:
+        message += f"\n{path}:{line}: {key}: {what}" if line else f"\n{path}: {key}: {what}"
+    return ConfigError(message, file=path, line=first_line, key=first_key)
+
+
+def _explain(error: Mapping[str, object], loc: tuple[str | int, ...]) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        section = _section_for(loc[:-1])
+        allowed = ", ".join(section.model_fields) if section else ""
+        return f"unknown key; allowed here: {allowed}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message} (got {given!r})"
+
+
+def _section_for(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = _FileModel
+    for part in loc:
+        if not isinstance(part, str) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
