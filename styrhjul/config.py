@@ -3,9 +3,9 @@
 Where it comes from, first match wins: ``--config PATH``, the ``STYRHJUL_CONFIG`` environment
 variable, ``config.toml`` in the current folder. ``STYRHJUL_DATABASE_URL`` overrides
 ``[database] url``. Secrets never live in the file: SMTP credentials come from
-``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``. Relative paths (the data folder, the Maildir, a SQLite file) are
-relative to the folder that holds the configuration file, so the program behaves the same
-from any working directory.
+``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``. Relative paths (the data folder,
+the Maildir, a SQLite file) are relative to the folder that holds the configuration file,
+so the program behaves the same from any working directory.
 
 An unknown key, a wrong type or a bad value raises :class:`~styrhjul.errors.ConfigError`
 naming the file, the line and the key, before anything is written.
@@ -224,7 +224,7 @@ def _resolve_sqlite(url: str, root: Path) -> str:
     if not url.startswith(prefix):
         return url
     rest = url[len(prefix) :]
-    if rest.startswith("/") or rest.startswith(":memory:") or not rest:
+    if rest.startswith(("/", ":memory:")) or not rest:
         return url
     return prefix + str((root / rest).resolve())
 
