@@ -14,24 +14,23 @@ naming the file, the line and the key, before anything is written.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from styrhjul.errors import ConfigError
-from styrhjul.tomlpos import dotted, line_of
+from styrhjul.validation import StrictModel, read_toml, validate
 
 ENV_CONFIG = "STYRHJUL_CONFIG"
 ENV_DATABASE_URL = "STYRHJUL_DATABASE_URL"
 DEFAULT_CONFIG_NAME = "config.toml"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+class _Section(StrictModel):
+    """A table of the configuration file."""
 
 
 class GeneralSettings(_Section):
@@ -188,23 +187,13 @@ def load_settings(
     """Read, validate and resolve the configuration. Raises ConfigError naming file/line/key."""
     env = os.environ if environ is None else environ
     path = find_config(explicit, env).resolve()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         raise ConfigError(
             f"configuration file not found (choose one with --config PATH or ${ENV_CONFIG})",
             file=path,
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read configuration: {exc.strerror}", file=path) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=path) from None
-    try:
-        model = _FileModel.model_validate(raw)
-    except ValidationError as exc:
-        raise _config_error(exc, text, path) from None
+        )
+    source, raw = read_toml(path, ConfigError)
+    model = validate(source, raw, _FileModel, ConfigError)
     url = env.get(ENV_DATABASE_URL) or model.database.url
     if env.get(ENV_DATABASE_URL):
         try:
@@ -227,41 +216,3 @@ def _resolve_sqlite(url: str, root: Path) -> str:
     if rest.startswith(("/", ":memory:")) or not rest:
         return url
     return prefix + str((root / rest).resolve())
-
-
-def _config_error(exc: ValidationError, text: str, path: Path) -> ConfigError:
-    """Turn pydantic's errors into one message naming each key, its line and what was wrong."""
-    problems: list[tuple[int | None, str, str]] = []
-    for error in exc.errors():
-        loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        key = dotted(loc)
-        line = line_of(text, loc)
-        problems.append((line, key, _explain(error, loc)))
-    first_line, first_key, first_message = problems[0]
-    message = first_message
-    for line, key, what in problems[1:]:
-        message += f"\n{path}:{line}: {key}: {what}" if line else f"\n{path}: {key}: {what}"
-    return ConfigError(message, file=path, line=first_line, key=first_key)
-
-
-def _explain(error: Mapping[str, object], loc: tuple[str | int, ...]) -> str:
-    kind = error["type"]
-    given = error.get("input")
-    if kind == "extra_forbidden":
-        section = _section_for(loc[:-1])
-        allowed = ", ".join(section.model_fields) if section else ""
-        return f"unknown key; allowed here: {allowed}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{message} (got {given!r})"
-
-
-def _section_for(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = _FileModel
-    for part in loc:
-        if not isinstance(part, str) or part not in model.model_fields:
-            return None
-        annotation = model.model_fields[part].annotation
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model

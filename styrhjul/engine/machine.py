@@ -1,0 +1,121 @@
+"""One ``transitions`` machine per workflow definition version, with many models.
+
+The machine decides, the service acts: :meth:`WorkflowMachine.fire` adds a throw-away
+model carrying the instance's facts, fires the trigger, reads the new state and removes
+the model again. No callback sends mail, writes audit rows or queries anything.
+``auto_transitions`` is off and invalid triggers raise, so every move is declared.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from transitions import EventData, Machine, MachineError
+
+from styrhjul.engine.definition import STAY, WorkflowDefinition
+from styrhjul.engine.guards import GUARDS, InstanceFacts
+from styrhjul.errors import PermissionDenied, TransitionRefused
+
+
+class _Instance:
+    """The model ``transitions`` drives; holds nothing but the facts and the state."""
+
+    def __init__(self, facts: InstanceFacts) -> None:
+        self.facts = facts
+        self.state = facts.state
+
+
+class WorkflowMachine:
+    """The state machine of one workflow definition version."""
+
+    def __init__(self, definition: WorkflowDefinition) -> None:
+        self.definition = definition
+        spec = definition.spec
+        self._lock = threading.Lock()
+        self._machine = Machine(
+            model=None,
+            states=[s.name for s in spec.state],
+            initial=spec.workflow.initial,
+            transitions=[
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.source),
+                    "dest": t.dest,
+                    "conditions": [_Condition(name) for name in t.conditions],
+                }
+                for t in spec.transition
+            ],
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+            send_event=True,
+        )
+
+    @property
+    def initial(self) -> str:
+        return self.definition.spec.workflow.initial
+
+    def allowed_triggers(self, state: str) -> list[str]:
+        """Triggers declared from ``state`` (their guards may still refuse)."""
+        return sorted({t.trigger for t in self.definition.spec.transition if state in t.source})
+
+    def roles_for(self, trigger: str, state: str) -> set[str]:
+        return {
+            role
+            for t in self.definition.spec.transition
+            if t.trigger == trigger and state in t.source
+            for role in t.roles
+        }
+
+    def fire(self, facts: InstanceFacts, trigger: str, actor_roles: Iterable[str]) -> str:
+        """The state after ``trigger``, or a refusal naming state, allowed triggers and reason."""
+        allowed = self.allowed_triggers(facts.state)
+        if trigger not in allowed:
+            raise TransitionRefused(facts.ref, trigger, facts.state, allowed)
+        needed = self.roles_for(trigger, facts.state)
+        held = set(actor_roles)
+        if not needed & held:
+            raise PermissionDenied(
+                f"{facts.ref}: '{trigger}' needs one of the roles {', '.join(sorted(needed))};"
+                f" the actor holds {', '.join(sorted(held)) or 'none'} here"
+            )
+        model = _Instance(facts)
+        with self._lock:
+            self._machine.add_model(model, initial=facts.state)
+            try:
+                moved = model.trigger(trigger)  # type: ignore[attr-defined]
+            except MachineError as exc:
+                raise TransitionRefused(facts.ref, trigger, facts.state, allowed) from exc
+            finally:
+                self._machine.remove_model(model)
+        if not moved:
+            raise TransitionRefused(
+                facts.ref, trigger, facts.state, allowed, reason=self._why_not(facts, trigger)
+            )
+        return str(model.state)
+
+    def _why_not(self, facts: InstanceFacts, trigger: str) -> str:
+        reasons = [
+            reason
+            for t in self.definition.spec.transition
+            if t.trigger == trigger and facts.state in t.source
+            for name in t.conditions
+            if (reason := GUARDS[name](facts))
+        ]
+        return "; ".join(reasons) or "a condition is not met"
+
+
+class _Condition:
+    """A named guard as ``transitions`` calls it: with the model, answering yes or no."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.guard = GUARDS[name]
+
+    def __call__(self, event: EventData) -> bool:
+        model = event.model
+        assert isinstance(model, _Instance)
+        return self.guard(model.facts) is None
+
+
+__all__ = ["STAY", "WorkflowMachine"]
