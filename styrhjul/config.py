@@ -89,9 +89,6 @@ class MailSettings(_Section):
         "styrhjul@example.se"
     )
     from_name: str = "Styrhjul"
-    message_id_domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")] = (
-        "styrhjul.example.se"
-    )
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     retry_base_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
     maildir: MaildirSettings = MaildirSettings()

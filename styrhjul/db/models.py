@@ -147,6 +147,8 @@ class Dialog(Base):
     round_no: Mapped[int] = mapped_column(Integer)
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
     host_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     state: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
@@ -163,6 +165,8 @@ class Dialog(Base):
 
     unit: Mapped[OrgUnit] = relationship(foreign_keys=[unit_id])
     host_unit: Mapped[OrgUnit] = relationship(foreign_keys=[host_unit_id])
+    organizer: Mapped[Person] = relationship(foreign_keys=[organizer_id])
+    participant: Mapped[Person] = relationship(foreign_keys=[participant_id])
     checklist: Mapped[list[ChecklistItem]] = relationship(
         back_populates="dialog", order_by="ChecklistItem.position", cascade="all, delete-orphan"
     )

@@ -147,6 +147,8 @@ def upgrade() -> None:
         sa.Column("round_no", sa.Integer(), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("host_unit_id", sa.Integer(), nullable=False),
+        sa.Column("organizer_id", sa.Integer(), nullable=False),
+        sa.Column("participant_id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=40), nullable=False),
         sa.Column("starts_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ends_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=False),
@@ -168,6 +170,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["unit_id"], ["org_unit.id"], name=op.f("fk_dialog_unit_id_org_unit")
         ),
+        sa.ForeignKeyConstraint(
+            ["organizer_id"], ["person.id"], name=op.f("fk_dialog_organizer_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["participant_id"], ["person.id"], name=op.f("fk_dialog_participant_id_person")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dialog")),
         sa.UniqueConstraint("ical_uid", name=op.f("uq_dialog_ical_uid")),
         sa.UniqueConstraint("level", "school_year", "round_no", "unit_id", name="round_unit"),
@@ -175,6 +183,10 @@ def upgrade() -> None:
     with op.batch_alter_table("dialog", schema=None) as batch_op:
         batch_op.create_index("ix_dialog_state_prepare_at", ["state", "prepare_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_dialog_unit_id"), ["unit_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_dialog_organizer_id"), ["organizer_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_dialog_participant_id"), ["participant_id"], unique=False
+        )
 
     op.create_table(
         "role_assignment",
@@ -283,6 +295,8 @@ def downgrade() -> None:
     op.drop_table("role_assignment")
     with op.batch_alter_table("dialog", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dialog_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_dialog_organizer_id"))
+        batch_op.drop_index(batch_op.f("ix_dialog_participant_id"))
         batch_op.drop_index("ix_dialog_state_prepare_at")
 
     op.drop_table("dialog")

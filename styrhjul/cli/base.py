@@ -1,0 +1,107 @@
+"""What every command shares: the lazily built application, output helpers, the actor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+
+from styrhjul.clock import Clock, FixedClock
+from styrhjul.config import Settings, load_settings
+from styrhjul.errors import InputError
+from styrhjul.services.context import App
+
+ENV_ACTOR = "STYRHJUL_ACTOR"
+
+
+@dataclass
+class CliState:
+    """Global options, and the application once a command asks for it."""
+
+    config: str | None
+    now: str | None
+    console: Console = field(default_factory=Console)
+    _settings: Settings | None = None
+    _app: App | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+    def clock(self) -> Clock | None:
+        if not self.now:
+            return None
+        return FixedClock(parse_datetime(self.now, "--now", self.settings), self.settings.tz)
+
+    def app(self) -> App:
+        if self._app is None:
+            from styrhjul.wiring import build
+
+            self._app = build(self.settings, clock=self.clock())
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def parse_datetime(text: str, option: str, settings: Settings) -> datetime:
+    """ISO date-time; without an offset it is local time in the configured zone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"expected a date and time like 2026-10-12T13:00 or '2026-10-12 13:00', got {text!r}",
+            key=option,
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=settings.tz)
+
+
+def parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"expected a date like 2026-10-12, got {text!r}", key=option) from None
+
+
+def actor_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--as EMAIL``: who does this; recorded in the audit trail and checked against roles."""
+    return click.option(
+        "--as",
+        "actor",
+        envvar=ENV_ACTOR,
+        required=True,
+        help=f"E-mail of the person acting (or ${ENV_ACTOR}).",
+    )(function)
+
+
+def json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
+        function
+    )
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def local(moment: datetime | None, settings: Settings) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")

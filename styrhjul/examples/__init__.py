@@ -1,0 +1,1 @@
+"""Example data shipped with Styrhjul: role titles and example.se addresses only, no real people."""

@@ -1,0 +1,108 @@
+"""Assembles a meeting notice as one e-mail per recipient, in the MIME shape Outlook expects.
+
+::
+
+    multipart/mixed
+    ├── multipart/alternative
+    │   ├── text/plain; charset=utf-8
+    │   ├── text/html; charset=utf-8
+    │   └── text/calendar; method=REQUEST|CANCEL; charset=utf-8   (what calendars act on)
+    └── application/ics; name=invite.ics                          (the same bytes, to open)
+
+The Message-ID is derived from the outbox row's idempotency key, so a message resent after a
+crash carries the same Message-ID and the receiving side (and a Maildir) can tell it is the
+same message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime
+
+from styrhjul.errors import InputError
+from styrhjul.notifications.ical import render_calendar
+from styrhjul.notifications.messages import MeetingInvite, Party, Sender
+from styrhjul.notifications.render import Renderer
+
+_KIND = {"REQUEST": "invite", "CANCEL": "cancel"}
+ATTACHMENT_NAME = "invite.ics"
+
+
+def message_id_for(key: str, domain: str) -> str:
+    """``<first 32 hex digits of sha256(key)@domain>``: the same key gives the same id."""
+    if not key:
+        raise InputError("an idempotency key is required for a Message-ID", key="key")
+    if not domain or any(c in domain for c in "<>@ \t\r\n"):
+        raise InputError(f"not a mail domain: {domain!r}", key="domain")
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def _address(email: str, name: str) -> Address:
+    username, _, domain = email.rpartition("@")
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def compose_invite(
+    invite: MeetingInvite,
+    recipient: Party,
+    *,
+    sender: Sender,
+    key: str,
+    stamp: datetime,
+    renderer: Renderer,
+) -> EmailMessage:
+    """The e-mail telling ``recipient`` about ``invite`` (a request or a cancellation).
+
+    ``invite.checklist`` must already mark the recipient's own lines as ``mine``; ``key`` is
+    the outbox row's idempotency key and ``stamp`` (aware) the time the change was made.
+    """
+    if stamp.tzinfo is None or stamp.utcoffset() is None:
+        raise InputError(f"stamp {stamp.isoformat()} has no time zone", key="stamp")
+    subject, text, html = renderer.render(
+        _KIND[invite.method], invite=invite, recipient=recipient, sender=sender
+    )
+    calendar = render_calendar(invite, stamp=stamp)
+
+    # Parts are built as MIMEPart, not with EmailMessage.add_alternative, which would give
+    # every part its own MIME-Version header.
+    plain = MIMEPart()
+    plain.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    rich = MIMEPart()
+    rich.set_content(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # The calendar goes in as bytes in base64, not as text: a text part would have its CRLF
+    # line ends rewritten, and this part must stay identical to the attachment.
+    inline = MIMEPart()
+    inline.set_content(
+        calendar, "text", "calendar", params={"method": invite.method, "charset": "utf-8"}
+    )
+    message_id = message_id_for(key, sender.domain)
+    # Boundaries from the key, so that the same message composes to the same bytes; "=_"
+    # cannot occur in quoted-printable or base64 bodies, so they cannot clash with content.
+    boundary = "=_styrhjul_" + message_id[1:33]
+    alternative = MIMEPart()
+    alternative.make_alternative()
+    alternative.set_boundary(boundary + "_alt")
+    alternative.set_payload([plain, rich, inline])
+    attachment = MIMEPart()
+    attachment.set_content(
+        calendar, "application", "ics", filename=ATTACHMENT_NAME, params={"name": ATTACHMENT_NAME}
+    )
+
+    message = EmailMessage()
+    message.make_mixed()
+    message.set_boundary(boundary + "_mixed")
+    message.set_payload([alternative, attachment])
+    # Headers after the structure: make_mixed() moves every Content-* header to a sub-part.
+    message["MIME-Version"] = "1.0"
+    message["From"] = _address(sender.address, sender.name)
+    message["To"] = _address(recipient.email, recipient.title)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(stamp)
+    message["Message-ID"] = message_id
+    message["X-Styrhjul-Key"] = key
+    message["Content-Language"] = "sv"
+    return message

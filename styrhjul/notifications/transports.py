@@ -1,0 +1,290 @@
+"""Where composed messages go: one small protocol and three mechanisms.
+
+A transport either delivers a message or raises :class:`~styrhjul.errors.DeliveryFailed`,
+whose ``permanent`` flag tells the outbox dispatcher whether trying again can help. A reply
+about the message itself (5xx to MAIL, RCPT or DATA) is permanent; anything about reaching
+or talking to the server (refused connection, timeout, 4xx, a dropped line, failed TLS or
+login) is not, because it is fixed by waiting or by the operator, not by changing the message.
+
+- :class:`SmtpTransport`: a mail server; the connection is kept between sends and opened
+  again when the server has dropped it.
+- :class:`MaildirTransport`: files in a Maildir, for trials and tests; each file is an
+  ordinary ``.eml`` message that a mail program opens.
+- :class:`ConsoleTransport`: the readable part of each message on a stream, for trials.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import smtplib
+import ssl
+import sys
+from collections.abc import Iterable
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Literal, Protocol, TextIO, get_args
+
+from styrhjul.errors import DeliveryFailed, InputError
+
+Security = Literal["none", "starttls", "ssl"]
+SECURITIES: frozenset[str] = frozenset(get_args(Security))
+
+
+class Transport(Protocol):
+    """Delivers composed messages; raises DeliveryFailed, saying whether to retry."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver ``message`` or raise :class:`~styrhjul.errors.DeliveryFailed`."""
+        ...
+
+    def close(self) -> None:
+        """Release connections or files; the transport may be used again afterwards."""
+        ...
+
+
+def _head(stored: Iterable[bytes]) -> bytes:
+    """The header block of a stored message, without reading the body."""
+    lines: list[bytes] = []
+    for line in stored:
+        if line in (b"\n", b"\r\n"):
+            break
+        lines.append(line)
+    return b"".join(lines)
+
+
+def _message_id(message: EmailMessage) -> str | None:
+    value = message.get("Message-ID")
+    return str(value).strip() if value is not None else None
+
+
+class MaildirTransport:
+    """Writes each message as a file in ``path/new`` (a Maildir, created when missing).
+
+    A message whose Message-ID is already in the folder is not added again, so a resend after
+    a crash leaves one file. The index of Message-IDs is read from the folder on the first
+    send and kept in memory: one process should write a given folder.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._box: mailbox.Maildir | None = None
+        self._seen: set[str] = set()
+
+    def _open(self) -> mailbox.Maildir:
+        if self._box is None:
+            box = mailbox.Maildir(self.path, create=True)
+            parser = BytesHeaderParser(policy=default_policy)
+            seen: set[str] = set()
+            for key in box.iterkeys():
+                with box.get_file(key) as stored:
+                    headers = parser.parsebytes(_head(stored))
+                found = headers.get("Message-ID")
+                if found is not None:
+                    seen.add(str(found).strip())
+            self._box, self._seen = box, seen
+        return self._box
+
+    def send(self, message: EmailMessage) -> None:
+        message_id = _message_id(message)
+        try:
+            box = self._open()
+            if message_id is not None and message_id in self._seen:
+                return
+            box.add(message)
+        except OSError as error:
+            raise DeliveryFailed(f"maildir {self.path}: {error}", permanent=False) from error
+        if message_id is not None:
+            self._seen.add(message_id)
+
+    def close(self) -> None:
+        """Forget the index; the next send reads the folder again."""
+        self._box = None
+        self._seen = set()
+
+
+class ConsoleTransport:
+    """Prints who, what and the plain-text body of each message: for trials, not delivery.
+
+    ``stream`` defaults to standard output as it is at the time of sending.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    def send(self, message: EmailMessage) -> None:
+        lines = ["-" * 72]
+        for name in ("Date", "From", "To", "Subject", "Message-ID"):
+            if name in message:
+                lines.append(f"{name}: {message[name]}")
+        lines.append("")
+        body = message.get_body(preferencelist=("plain",))
+        if body is not None:
+            lines.append(str(body.get_content()).rstrip("\n"))
+        lines.extend(
+            f"[{part.get_content_type()}: {part.get_filename() or 'utan namn'}]"
+            for part in message.iter_attachments()
+        )
+        stream = self._stream if self._stream is not None else sys.stdout
+        try:
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+        except OSError as error:
+            raise DeliveryFailed(f"console: {error}", permanent=False) from error
+
+    def close(self) -> None:
+        """Nothing to release; the stream belongs to the caller."""
+
+
+def _reply(error: smtplib.SMTPResponseException) -> str:
+    text = error.smtp_error
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{error.smtp_code} {' '.join(str(text).split())}"
+
+
+class SmtpTransport:
+    """Sends through a mail server, keeping one connection open between sends.
+
+    Nothing is opened until the first send. Before reusing the connection a NOOP checks that
+    the server still listens; if it has hung up, a new connection is made, so a message is
+    never half-sent on a dead line and then repeated. ``ssl_context`` replaces the system's
+    trust store, for a relay with a certificate from an internal authority. Not thread-safe:
+    one dispatcher owns one transport.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Security,
+        username: str | None,
+        password: str | None,
+        timeout: float,
+        local_hostname: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if security not in SECURITIES:
+            allowed = ", ".join(sorted(SECURITIES))
+            raise InputError(
+                f"unknown SMTP security {security!r}; allowed: {allowed}", key="security"
+            )
+        if not 0 < port < 65536:
+            raise InputError(f"SMTP port {port} is out of range", key="port")
+        if timeout <= 0:
+            raise InputError(f"SMTP timeout must be positive, not {timeout}", key="timeout")
+        if (username is None) != (password is None):
+            raise InputError("SMTP username and password go together", key="username")
+        if password is not None and security == "none":
+            raise InputError(
+                "refusing to send an SMTP password unencrypted; use starttls or ssl",
+                key="security",
+            )
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.local_hostname = local_hostname
+        self._ssl_context = ssl_context
+        self._connection: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"SMTP server {self.host}:{self.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        context = self._ssl_context or ssl.create_default_context()
+        connection: smtplib.SMTP
+        if self.security == "ssl":
+            connection = smtplib.SMTP_SSL(
+                local_hostname=self.local_hostname, timeout=self.timeout, context=context
+            )
+        else:
+            connection = smtplib.SMTP(local_hostname=self.local_hostname, timeout=self.timeout)
+        step = "connect"
+        try:
+            connection.connect(self.host, self.port)
+            step = "greet (EHLO)"
+            connection.ehlo_or_helo_if_needed()
+            if self.security == "starttls":
+                step = "start TLS"
+                connection.starttls(context=context)
+                connection.ehlo()
+            if self.username is not None and self.password is not None:
+                step = "log in"
+                connection.login(self.username, self.password)
+        except smtplib.SMTPResponseException as error:
+            connection.close()
+            raise DeliveryFailed(
+                f"{self.where}: cannot {step}: {_reply(error)}", permanent=False
+            ) from error
+        except (smtplib.SMTPException, OSError) as error:
+            connection.close()
+            detail = str(error) or type(error).__name__
+            raise DeliveryFailed(
+                f"{self.where}: cannot {step}: {detail}", permanent=False
+            ) from error
+        return connection
+
+    def _ready(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            try:
+                code, _ = self._connection.noop()
+            except (smtplib.SMTPException, OSError):
+                code = 0
+            if code == 250:
+                return self._connection
+            self._drop()
+        self._connection = self._connect()
+        return self._connection
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def send(self, message: EmailMessage) -> None:
+        connection = self._ready()
+        what = f"{self.where}: message {_message_id(message) or '(no Message-ID)'}"
+        try:
+            refused = connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            replies = {
+                rcpt: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
+                for rcpt, (code, text) in error.recipients.items()
+            }
+            listed = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in replies.items())
+            permanent = all(500 <= code < 600 for code, _ in replies.values())
+            raise DeliveryFailed(
+                f"{what}: all recipients refused: {listed}", permanent=permanent
+            ) from error
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code == 421:  # the server is closing the connection
+                self._drop()
+            raise DeliveryFailed(
+                f"{what}: refused: {_reply(error)}", permanent=500 <= error.smtp_code < 600
+            ) from error
+        except smtplib.SMTPNotSupportedError as error:  # e.g. needs SMTPUTF8, server lacks it
+            raise DeliveryFailed(f"{what}: {error}", permanent=True) from error
+        except (smtplib.SMTPException, OSError) as error:
+            self._drop()
+            detail = str(error) or type(error).__name__
+            raise DeliveryFailed(f"{what}: connection lost: {detail}", permanent=False) from error
+        if refused:
+            # Delivered to the others already: retrying would send it to them twice.
+            listed = "; ".join(f"{rcpt}: {code}" for rcpt, (code, _) in refused.items())
+            raise DeliveryFailed(f"{what}: some recipients refused: {listed}", permanent=True)
+
+    def close(self) -> None:
+        """Say QUIT and hang up; the next send connects again."""
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            finally:
+                self._drop()

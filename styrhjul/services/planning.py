@@ -1,0 +1,188 @@
+"""Planning a dialog round: one dialog per unit, with a slot, a checklist and invites.
+
+Planning is idempotent: a unit that already has its dialog for the round keeps it (and its
+slot); units added since get the next free slots of their organiser. Units whose organiser
+or participant cannot be found on the day are reported, not silently skipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from styrhjul.calendar import SchoolYear
+from styrhjul.db.models import AuditEvent, ChecklistItem, Dialog, OrgUnit, Person
+from styrhjul.engine.definition import WorkflowDefinition
+from styrhjul.errors import InputError
+from styrhjul.services.context import SYSTEM, App
+from styrhjul.services.invites import enqueue_meeting_notice
+from styrhjul.services.org import ancestors, holder_over, holders, units_of_kind
+from styrhjul.services.schedule import SlotFinder, round_window_start, step_times
+
+DIALOG_ROUND = "dialog_round"
+
+
+@dataclass
+class PlanResult:
+    """What planning a round did."""
+
+    school_year: str
+    round_no: int
+    created: list[int] = field(default_factory=list)
+    existing: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    invites: int = 0
+
+
+def next_round(app: App) -> tuple[SchoolYear, int]:
+    """The first round, this school year or the next, whose window has not yet opened."""
+    definition = app.machine(DIALOG_ROUND).definition
+    today = app.clock.today()
+    year = SchoolYear.of(today)
+    for candidate in (year, year.next()):
+        for spec in sorted(definition.spec.schedule.round, key=lambda r: r.number):
+            if round_window_start(app, candidate, spec) >= today:
+                return candidate, spec.number
+    raise InputError("no round left to plan in this or the next school year")
+
+
+def plan_round(
+    app: App, school_year: SchoolYear, round_no: int, *, actor: str = SYSTEM
+) -> PlanResult:
+    """Create the round's dialogs for every unit; send each party an invite."""
+    definition = app.machine(DIALOG_ROUND).definition
+    spec = definition.round(round_no)
+    if spec is None:
+        numbers = ", ".join(str(r.number) for r in definition.spec.schedule.round)
+        raise InputError(f"round {round_no} is not defined; rounds are: {numbers}", key="round")
+    schedule = definition.spec.schedule
+    first_day = round_window_start(app, school_year, spec)
+    result = PlanResult(school_year.label, round_no)
+    with app.db.session() as session:
+        existing = {
+            d.unit_id: d
+            for d in session.scalars(
+                select(Dialog).where(
+                    Dialog.level == schedule.level,
+                    Dialog.school_year == school_year.label,
+                    Dialog.round_no == round_no,
+                )
+            )
+        }
+        finders: dict[int, SlotFinder] = defaultdict(lambda: SlotFinder(app, definition, first_day))
+        for dialog in existing.values():
+            finders[dialog.organizer_id].take(dialog.starts_at)
+        units = sorted(
+            units_of_kind(session, [schedule.unit_kind]),
+            key=lambda u: (u.parent.code if u.parent else "", u.name),
+        )
+        for unit in units:
+            if unit.id in existing:
+                result.existing += 1
+                continue
+            host = holder_over(session, unit, schedule.host_role, first_day)
+            participants = holders(session, unit, schedule.participant_role, first_day)
+            if host is None:
+                result.skipped.append(
+                    (unit.code, f"no {schedule.host_role} over the unit on {first_day}")
+                )
+                continue
+            if not participants:
+                result.skipped.append((unit.code, f"no {schedule.participant_role} on {first_day}"))
+                continue
+            dialog = _create_dialog(
+                app,
+                session,
+                definition,
+                unit,
+                host,
+                participants[0],
+                school_year=school_year,
+                round_no=round_no,
+                starts_at=finders[host.id].next_free(),
+                actor=actor,
+            )
+            result.created.append(dialog.id)
+            result.invites += enqueue_meeting_notice(
+                app, session, dialog, method="REQUEST", round_title=spec.title
+            )
+    return result
+
+
+def _create_dialog(
+    app: App,
+    session: Session,
+    definition: WorkflowDefinition,
+    unit: OrgUnit,
+    host: Person,
+    participant: Person,
+    *,
+    school_year: SchoolYear,
+    round_no: int,
+    starts_at: datetime,
+    actor: str,
+) -> Dialog:
+    schedule = definition.spec.schedule
+    now = app.clock.now()
+    times = step_times(app, definition, starts_at)
+    host_unit = next((u for u in ancestors(session, unit) if u.kind == "area"), unit.parent or unit)
+    dialog = Dialog(
+        workflow=definition.name,
+        workflow_version=definition.version,
+        level=schedule.level,
+        school_year=school_year.label,
+        round_no=round_no,
+        unit=unit,
+        host_unit=host_unit,
+        organizer=host,
+        participant=participant,
+        state=definition.spec.workflow.initial,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=schedule.duration_minutes),
+        prepare_at=times.prepare_at,
+        location=app.settings.dialogs.default_location,
+        ical_uid=(
+            f"{schedule.level}-{school_year.start_year}-r{round_no}-{unit.code}@{app.sender.domain}"
+        ),
+        ical_sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    people = {schedule.host_role: host, schedule.participant_role: participant}
+    for position, step in enumerate(definition.spec.step, start=1):
+        due, remind, escalate = times.steps[step.key]
+        assignee = people.get(step.assignee) or holder_over(
+            session, unit, step.assignee, due.date()
+        )
+        dialog.checklist.append(
+            ChecklistItem(
+                position=position,
+                key=step.key,
+                title=step.title,
+                assignee_role=step.assignee,
+                assignee=assignee,
+                required=step.required,
+                due_at=due,
+                remind_at=remind,
+                escalate_at=escalate,
+            )
+        )
+    session.add(dialog)
+    session.flush()
+    session.add(
+        AuditEvent(
+            entity="dialog",
+            entity_id=dialog.id,
+            at=now,
+            actor=actor,
+            trigger="plan",
+            from_state=None,
+            to_state=dialog.state,
+            reason=f"planned for {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
+        )
+    )
+    return dialog

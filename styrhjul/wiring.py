@@ -1,0 +1,71 @@
+"""The one composition root: :func:`build` turns settings into a ready application object.
+
+The CLI, the daemon and the web app all call it; tests call it with a :class:`FixedClock`
+and their own transport. Nothing is opened at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from styrhjul.calendar import WorkingCalendar
+from styrhjul.clock import Clock, SystemClock
+from styrhjul.config import Settings
+from styrhjul.db.database import Database
+from styrhjul.engine.definition import load_definition
+from styrhjul.engine.machine import WorkflowMachine
+from styrhjul.notifications.messages import Sender
+from styrhjul.notifications.render import Renderer
+from styrhjul.notifications.transports import (
+    ConsoleTransport,
+    MaildirTransport,
+    SmtpTransport,
+    Transport,
+)
+from styrhjul.services.context import App
+from styrhjul.workflows import definition_path
+
+WORKFLOWS = ("dialog_round",)
+
+
+def build_transport(settings: Settings) -> Transport:
+    """The transport ``[mail] transport`` names; SMTP credentials come from the environment."""
+    mail = settings.mail
+    if mail.transport == "maildir":
+        return MaildirTransport(settings.maildir_path)
+    if mail.transport == "smtp":
+        return SmtpTransport(
+            host=mail.smtp.host,
+            port=mail.smtp.port,
+            security=mail.smtp.security,
+            username=settings.secrets.get("STYRHJUL_SMTP_USERNAME"),
+            password=settings.secrets.get("STYRHJUL_SMTP_PASSWORD"),
+            timeout=mail.smtp.timeout_seconds,
+        )
+    return ConsoleTransport()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    transport: Transport | None = None,
+    closed_days: dict[date, str] | None = None,
+    workflows_dir: Path | None = None,
+) -> App:
+    """Assemble the application: database, clock, calendar, machines, renderer, transport."""
+    machines = {}
+    for name in WORKFLOWS:
+        path = (workflows_dir / f"{name}.toml") if workflows_dir else definition_path(name)
+        machines[name] = WorkflowMachine(load_definition(path))
+    return App(
+        settings=settings,
+        clock=clock or SystemClock(settings.tz),
+        db=Database(settings.database_url, echo=settings.database.echo),
+        transport=transport or build_transport(settings),
+        calendar=WorkingCalendar(closed_days),
+        renderer=Renderer(),
+        sender=Sender(settings.mail.from_address, settings.mail.from_name),
+        machines=machines,
+    )
