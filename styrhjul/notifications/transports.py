@@ -74,6 +74,10 @@ class MaildirTransport:
 
     def _open(self) -> mailbox.Maildir:
         if self._box is None:
+            # Maildir(create=True) makes new/, cur/ and tmp/ only when the folder itself is
+            # missing; an empty folder made by hand would fail on the first listing.
+            for sub in ("tmp", "new", "cur"):
+                (self.path / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
             box = mailbox.Maildir(self.path, create=True)
             parser = BytesHeaderParser(policy=default_policy)
             seen: set[str] = set()
@@ -148,8 +152,9 @@ class SmtpTransport:
     """Sends through a mail server, keeping one connection open between sends.
 
     Nothing is opened until the first send. Before reusing the connection a NOOP checks that
-    the server still listens; if it has hung up, a new connection is made, so a message is
-    never half-sent on a dead line and then repeated. ``ssl_context`` replaces the system's
+    the server still listens; if it hung up while idle, a new connection is made, rather than
+    failing the message (a line that drops during a send is a temporary failure, and the
+    retry carries the same Message-ID). ``ssl_context`` replaces the system's
     trust store, for a relay with a certificate from an internal authority. Not thread-safe:
     one dispatcher owns one transport.
     """
@@ -198,16 +203,23 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         context = self._ssl_context or ssl.create_default_context()
-        connection: smtplib.SMTP
-        if self.security == "ssl":
-            connection = smtplib.SMTP_SSL(
-                local_hostname=self.local_hostname, timeout=self.timeout, context=context
-            )
-        else:
-            connection = smtplib.SMTP(local_hostname=self.local_hostname, timeout=self.timeout)
+        connection: smtplib.SMTP | None = None
         step = "connect"
         try:
-            connection.connect(self.host, self.port)
+            # Host and port go to the constructor, which connects: smtplib takes the TLS
+            # server name from there, not from a later connect().
+            if self.security == "ssl":
+                connection = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=self.timeout,
+                    context=context,
+                )
+            else:
+                connection = smtplib.SMTP(
+                    self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+                )
             step = "greet (EHLO)"
             connection.ehlo_or_helo_if_needed()
             if self.security == "starttls":
@@ -217,14 +229,15 @@ class SmtpTransport:
             if self.username is not None and self.password is not None:
                 step = "log in"
                 connection.login(self.username, self.password)
-        except smtplib.SMTPResponseException as error:
-            connection.close()
-            raise DeliveryFailed(
-                f"{self.where}: cannot {step}: {_reply(error)}", permanent=False
-            ) from error
-        except (smtplib.SMTPException, OSError) as error:
-            connection.close()
-            detail = str(error) or type(error).__name__
+        except BaseException as error:
+            if connection is not None:
+                connection.close()
+            if isinstance(error, smtplib.SMTPResponseException):
+                detail = _reply(error)
+            elif isinstance(error, OSError):  # smtplib.SMTPException is an OSError
+                detail = str(error) or type(error).__name__
+            else:
+                raise
             raise DeliveryFailed(
                 f"{self.where}: cannot {step}: {detail}", permanent=False
             ) from error

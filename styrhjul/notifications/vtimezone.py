@@ -8,14 +8,14 @@ with a yearly ``RRULE`` ("last Sunday of March"), as Outlook and Google write th
 So the transitions are read from zoneinfo for the years around the meeting, and when every
 one of those years follows the same yearly rule, that rule is written as an ``RRULE``. The
 rule is never typed in by hand, so a change in tzdata (should the EU drop summer time) is
-followed. If the years disagree, icalendar's RDATE form is used as the faithful fallback.
+followed. If the years disagree, or there is no summer time, the transitions are listed.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
@@ -86,6 +86,43 @@ def _transitions(tz: ZoneInfo, year: int) -> list[_Transition]:
     return found
 
 
+def _observance(daylight: bool) -> TimezoneDaylight | TimezoneStandard:
+    return TimezoneDaylight() if daylight else TimezoneStandard()
+
+
+def _listed(tz: ZoneInfo, first_year: int, transitions: list[_Transition]) -> Timezone:
+    """Every transition written out: DTSTART and RDATEs per kind of change.
+
+    Not ``Timezone.from_tzid``: icalendar 7 writes a DAYLIGHT onset in the local time after
+    the change (03.00 rather than 02.00), an hour later than RFC 5545 means.
+    """
+    component = Timezone()
+    component.add("tzid", tz.key)
+    opening = datetime(first_year, 1, 1, tzinfo=tz)  # local midnight
+    offset = _offset(tz, opening)
+    initial = _observance(bool(opening.dst()))
+    initial.add("dtstart", opening.replace(tzinfo=None))
+    initial.add("tzoffsetfrom", offset)
+    initial.add("tzoffsetto", offset)
+    initial.add("tzname", opening.tzname() or tz.key)
+    component.add_component(initial)
+    groups: dict[tuple[timedelta, timedelta, str, bool], list[datetime]] = {}
+    for transition in transitions:
+        rule = transition.rule
+        key = (rule.offset_from, rule.offset_to, rule.name, rule.daylight)
+        groups.setdefault(key, []).append(transition.wall)
+    for (offset_from, offset_to, name, daylight), walls in groups.items():
+        observance = _observance(daylight)
+        observance.add("dtstart", walls[0])
+        if walls[1:]:
+            observance.add("rdate", walls[1:])
+        observance.add("tzoffsetfrom", offset_from)
+        observance.add("tzoffsetto", offset_to)
+        observance.add("tzname", name)
+        component.add_component(observance)
+    return component
+
+
 def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
     """A VTIMEZONE for ``tz`` valid for events from ``first_year`` through ``last_year``.
 
@@ -94,32 +131,20 @@ def vtimezone(tz: ZoneInfo, first_year: int, last_year: int) -> Timezone:
     years = range(first_year - 1, last_year + 1)
     per_year = [_transitions(tz, year) for year in years]
     rules = [transition.rule for transition in per_year[0]]
-    if any([t.rule for t in transitions] != rules for transitions in per_year[1:]):
-        return Timezone.from_tzid(
-            tz.key, first_date=date(years[0], 1, 1), last_date=date(last_year + 1, 1, 1)
-        )
+    if not rules or any([t.rule for t in transitions] != rules for transitions in per_year[1:]):
+        return _listed(tz, years[0], [t for transitions in per_year for t in transitions])
     component = Timezone()
     component.add("tzid", tz.key)
-    if not rules:  # no summer time: one observance for ever
-        start = datetime(years[0], 1, 1, tzinfo=UTC)
-        offset = _offset(tz, start)
-        standard = TimezoneStandard()
-        standard.add("dtstart", start.replace(tzinfo=None))
-        standard.add("tzoffsetfrom", offset)
-        standard.add("tzoffsetto", offset)
-        standard.add("tzname", start.astimezone(tz).tzname() or tz.key)
-        component.add_component(standard)
-        return component
     for transition in per_year[0]:
         rule = transition.rule
-        observance = TimezoneDaylight() if rule.daylight else TimezoneStandard()
+        observance = _observance(rule.daylight)
         observance.add("dtstart", transition.wall)
-        observance.add("tzoffsetfrom", rule.offset_from)
-        observance.add("tzoffsetto", rule.offset_to)
-        observance.add("tzname", rule.name)
         observance.add(
             "rrule",
             {"freq": "YEARLY", "bymonth": rule.month, "byday": f"{rule.nth}{_BYDAY[rule.weekday]}"},
         )
+        observance.add("tzoffsetfrom", rule.offset_from)
+        observance.add("tzoffsetto", rule.offset_to)
+        observance.add("tzname", rule.name)
         component.add_component(observance)
     return component

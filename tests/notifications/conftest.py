@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd import smtp as aiosmtp
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
-from aiosmtpd.smtp import SMTP as SMTPServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -99,22 +99,34 @@ class Collector:
         self.envelopes: list[Envelope] = []
         self.greetings = 0
 
-    async def handle_EHLO(
-        self, server: SMTPServer, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd finds hooks by these names
+        self,
+        server: aiosmtp.SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
     ) -> list[str]:
         self.greetings += 1
         session.host_name = hostname
         return responses
 
-    async def handle_RCPT(
-        self, server: SMTPServer, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    async def handle_RCPT(  # noqa: N802
+        self,
+        server: aiosmtp.SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         if self.rcpt_reply is not None:
             return self.rcpt_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(  # noqa: N802
+        self, server: aiosmtp.SMTP, session: Session, envelope: Envelope
+    ) -> str:
         if self.data_reply is not None:
             return self.data_reply
         self.envelopes.append(envelope)
@@ -122,7 +134,7 @@ class Collector:
 
 
 def accept_styrhjul(
-    server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    server: aiosmtp.SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
 ) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
         b"styrhjul",
