@@ -74,6 +74,10 @@ def key_lines(text: str) -> dict[KeyPath, int]:
             if header.group(1) == "[[":
                 index = array_counts.get(path, 0)
                 array_counts[path] = index + 1
+                for nested in [
+                    k for k in array_counts if len(k) > len(path) and k[: len(path)] == path
+                ]:
+                    del array_counts[nested]  # a new parent element restarts its child arrays
                 table = (*_resolve(path, array_counts), index)
             else:
                 table = _resolve(path, array_counts)
@@ -83,9 +87,9 @@ def key_lines(text: str) -> dict[KeyPath, int]:
         if assign:
             key = (*table, *_split_key(assign.group(1)))
             lines.setdefault(key, number)
-            value = raw[assign.end() :]
+            value = raw[assign.end() :].lstrip()
             for marker in ('"""', "'''"):
-                if value.count(marker) == 1:
+                if value.startswith(marker) and value.count(marker) == 1:
                     in_multiline = marker
             if not in_multiline:
                 depth = max(0, _open_brackets(value))
