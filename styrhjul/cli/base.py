@@ -42,8 +42,10 @@ class CliState:
 
     def app(self) -> App:
         if self._app is None:
+            from styrhjul.db.migrate import require_current
             from styrhjul.wiring import build
 
+            require_current(self.settings.database_url)
             self._app = build(self.settings, clock=self.clock())
         return self._app
 

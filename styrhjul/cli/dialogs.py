@@ -40,7 +40,7 @@ def plan_command(
     if school_year is None or round_no is None:
         default_year, default_round = next_round(app)
         year = SchoolYear.parse(school_year) if school_year else default_year
-        number = round_no or default_round
+        number = default_round if round_no is None else round_no
     else:
         year, number = SchoolYear.parse(school_year), round_no
     result = plan_round(app, year, number)
@@ -222,9 +222,10 @@ def dialog_close(
     """Close the dialog's follow-up (every agreement must be done)."""
     from styrhjul.services.dialogs import close
 
-    click.echo(
-        f"dialog {dialog_id}: {close(state.app(), dialog_id, actor=actor, reason=reason, expected_version=expected_version)}"
+    new_state = close(
+        state.app(), dialog_id, actor=actor, reason=reason, expected_version=expected_version
     )
+    click.echo(f"dialog {dialog_id}: {new_state}")
 
 
 @dialog_group.command("cancel")

@@ -13,6 +13,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from styrhjul.errors import InputError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -42,3 +45,26 @@ def current_revision(url: str) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def require_current(url: str) -> None:
+    """Refuse to work on a database that is missing or not migrated to this version."""
+    hint = "run 'styrhjul init' (or 'styrhjul db upgrade') first"
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise InputError(f"no database at {path}; {hint}", key="database.url")
+    try:
+        current = current_revision(url)
+    except SQLAlchemyError as exc:
+        raise InputError(
+            f"cannot open the database: {getattr(exc, 'orig', None) or exc}",
+            key="database.url",
+        ) from None
+    head = head_revision()
+    if current != head:
+        raise InputError(
+            f"the database is at revision {current or 'none (empty)'},"
+            f" this version needs {head}; {hint}",
+            key="database.url",
+        )

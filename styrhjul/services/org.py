@@ -213,7 +213,7 @@ def import_organisation(app: App, path: Path) -> ImportSummary:
                 people_updated += 1
         session.flush()
         existing = {
-            (r.person_id, r.unit_id, r.role, r.valid_from)
+            (r.person_id, r.unit_id, r.role, r.valid_from): r
             for r in session.scalars(select(RoleAssignment))
         }
         roles_added = 0
@@ -221,7 +221,9 @@ def import_organisation(app: App, path: Path) -> ImportSummary:
             person = people[row.person.lower()]
             unit = units[row.unit]
             start = row.valid_from or spec.valid_from
-            if (person.id, unit.id, row.role, start) in existing:
+            known = existing.get((person.id, unit.id, row.role, start))
+            if known is not None:
+                known.valid_to = row.valid_to  # an assignment ends when the file says so
                 continue
             session.add(
                 RoleAssignment(
@@ -307,8 +309,9 @@ def superior(session: Session, person: Person, on: date) -> Person | None:
     if not assignments:
         return None
     leading = [a for a in assignments if HEAD_ROLE.get(a.unit.kind) == a.role]
-    start = (leading or assignments)[0].unit
-    for unit in ancestors(session, start)[1:]:
+    # A head answers to the head above their unit; anyone else to the head of their own unit.
+    chain = ancestors(session, (leading or assignments)[0].unit)
+    for unit in chain[1:] if leading else chain:
         head_role = HEAD_ROLE.get(unit.kind)
         if head_role is None:
             continue
@@ -347,7 +350,7 @@ def organisation_tree(app: App, on: date | None = None) -> list[UnitNode]:
         units = list(session.scalars(select(OrgUnit)))
         query = select(RoleAssignment, Person).join(Person).where(*_valid_on(day))
         roles: dict[int, dict[str, list[str]]] = {}
-        for assignment, person in session.execute(query).tuples():
+        for assignment, person in session.execute(query).all():
             holders_by_role = roles.setdefault(assignment.unit_id, {})
             holders_by_role.setdefault(assignment.role, []).append(
                 f"{person.title} <{person.email}>"
