@@ -19,15 +19,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pgserver import PostgresServer  # noqa: E402
+from pgserver import PostgresServer
 
-from styrhjul.clock import STOCKHOLM, FixedClock  # noqa: E402
-from styrhjul.config import Settings, load_settings  # noqa: E402
-from styrhjul.db.migrate import upgrade  # noqa: E402
-from styrhjul.notifications.transports import MaildirTransport  # noqa: E402
-from styrhjul.services.context import App  # noqa: E402
-from styrhjul.services.org import import_organisation  # noqa: E402
-from styrhjul.wiring import build  # noqa: E402
+from styrhjul.clock import STOCKHOLM, FixedClock
+from styrhjul.config import Settings, load_settings
+from styrhjul.db.migrate import upgrade
+from styrhjul.notifications.transports import MaildirTransport
+from styrhjul.services.context import App
+from styrhjul.services.org import import_organisation
+from styrhjul.wiring import build
 
 PG_TEMPLATE = "styrhjul_template"
 _names = itertools.count(1)
