@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
@@ -141,21 +142,66 @@ def test_enqueue_with_the_same_key_twice_gives_one_row(app: App) -> None:
     assert (row.status, row.attempts, row.message_id) == ("pending", 0, "<k1@example.se>")
 
 
-def test_dispatch_twice_sends_nothing_the_second_time(planned_app: App) -> None:
-    app = planned_app
-    assert dispatch(app).sent == 80
+def test_dispatch_twice_sends_nothing_the_second_time(app: App) -> None:
+    for key in ("a", "b", "c"):
+        _enqueue(app, key)
+    assert dispatch(app).sent == 3
     again = dispatch(app)
     assert (again.sent, again.retried, again.failed, again.recovered) == (0, 0, 0, 0)
-    assert len(_maildir(app)) == 80
+    assert len(_maildir(app)) == 3
     assert {r.status for r in list_messages(app)} == {"sent"}
     assert all(r.sent_at == app.clock.now() for r in list_messages(app))
+    assert all(r.attempts == 1 for r in list_messages(app))
 
 
-def test_dispatch_respects_the_limit(planned_app: App) -> None:
-    app = planned_app
-    assert dispatch(app, limit=5).sent == 5
-    assert len(list_messages(app, status="pending")) == 75
-    assert dispatch(app).sent == 75
+def test_dispatch_respects_the_limit(app: App) -> None:
+    for key in ("a", "b", "c", "d", "e"):
+        _enqueue(app, key)
+    assert dispatch(app, limit=2).sent == 2
+    assert len(list_messages(app, status="pending")) == 3
+    assert dispatch(app).sent == 3
+
+
+def test_two_dispatchers_at_once_send_each_message_once(
+    planned_url: str, tmp_path: Path, clock: FixedClock
+) -> None:
+    """Two processes (own engine, own transport) drain the same outbox into one Maildir."""
+    config = tmp_path / "two-workers"
+    config.mkdir()
+    (config / "config.toml").write_text(
+        f'[database]\nurl = "{planned_url}"\n\n[mail.maildir]\npath = "mail"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(config / "config.toml", environ={})
+    apps = [
+        build(settings, clock=clock, transport=MaildirTransport(settings.maildir_path))
+        for _ in range(2)
+    ]
+    start = threading.Barrier(2, timeout=30)
+    reports: list[Any] = [None, None]
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            reports[i] = dispatch(apps[i], worker=f"worker-{i}")
+        except Exception as exc:  # the outcome is what the test inspects
+            reports[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(isinstance(r, Exception) for r in reports), reports
+        assert sum(r.sent for r in reports) == 80
+        rows = list_messages(apps[0])
+        assert {r.status for r in rows} == {"sent"}
+        assert all(r.attempts == 1 for r in rows)
+        assert len(_maildir(apps[0])) == 80
+    finally:
+        for app in apps:
+            app.close()
 
 
 # -- a stale claim is recovered; the resend is recognisable ------------------------------
