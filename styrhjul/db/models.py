@@ -27,30 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from styrhjul.db.types import UTCDateTime
-
-UNIT_KINDS = ("council", "board", "administration", "group", "area", "department", "unit", "team")
-ROLES = (
-    "council_chair",
-    "board_chair",
-    "board_member",
-    "director",
-    "area_head",
-    "department_head",
-    "rektor",
-    "secretary",
-    "controller",
-    "team_leader",
-    "member",
-)
-SCHOOL_FORMS = (
-    "förskola",
-    "grundskola",
-    "gymnasieskola",
-    "anpassad grundskola",
-    "anpassad gymnasieskola",
-    "fritidshem",
-    "international",
-)
+from styrhjul.vocabulary import ROLES, SCHOOL_FORMS, UNIT_KINDS
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

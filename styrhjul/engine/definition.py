@@ -23,24 +23,11 @@ from styrhjul.engine.guards import GUARDS
 from styrhjul.errors import DefinitionError
 from styrhjul.tomlpos import PathPart
 from styrhjul.validation import Source, StrictModel, read_toml, validate
+from styrhjul.vocabulary import ROLES as PERSON_ROLES
+from styrhjul.vocabulary import SYSTEM
 
-ROLES = frozenset(
-    {
-        "system",
-        "council_chair",
-        "board_chair",
-        "board_member",
-        "director",
-        "area_head",
-        "department_head",
-        "rektor",
-        "secretary",
-        "controller",
-        "team_leader",
-        "member",
-    }
-)
-"""Roles a definition may name. ``system`` is Styrhjul itself (the daemon, planning)."""
+ROLES = frozenset({*PERSON_ROLES, SYSTEM})
+"""Roles a definition may name: every person's role, and ``system`` (Styrhjul itself)."""
 
 NAME = r"^[a-z][a-z0-9_]*$"
 STAY = "="
@@ -241,7 +228,7 @@ def _check_transitions(spec: DefinitionFile, fail: Fail) -> None:
 def _check_steps(spec: DefinitionFile, fail: Fail) -> None:
     opens = spec.timing.prepare_working_days_before
     for i, step in enumerate(spec.step):
-        if step.assignee not in ROLES - {"system"}:
+        if step.assignee not in frozenset(PERSON_ROLES):
             raise fail(("step", i, "assignee"), f"unknown role {step.assignee!r}")
         if step.due_working_days_before < 0:
             raise fail(
@@ -263,7 +250,7 @@ def _check_schedule(spec: DefinitionFile, fail: Fail) -> None:
     schedule = spec.schedule
     for key in ("host_role", "participant_role"):
         role = getattr(schedule, key)
-        if role not in ROLES - {"system"}:
+        if role not in frozenset(PERSON_ROLES):
             raise fail(("schedule", key), f"unknown role {role!r}")
     numbers = [r.number for r in schedule.round]
     if (i := _first_duplicate(numbers)) is not None:

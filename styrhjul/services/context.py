@@ -13,9 +13,6 @@ from styrhjul.notifications.messages import Sender
 from styrhjul.notifications.render import Renderer
 from styrhjul.notifications.transports import Transport
 
-SYSTEM = "system"
-"""The actor name Styrhjul uses for what it does by itself (planning, the daemon)."""
-
 
 @dataclass
 class App:

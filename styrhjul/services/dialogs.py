@@ -19,10 +19,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from styrhjul.db.models import Agreement, AuditEvent, ChecklistItem, Dialog
 from styrhjul.engine.guards import InstanceFacts
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
-from styrhjul.services.context import SYSTEM, App
+from styrhjul.services.context import App
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import person_by_email, roles_of
 from styrhjul.services.schedule import step_times
+from styrhjul.vocabulary import SYSTEM
 
 
 def ref(dialog_id: int) -> str:

@@ -17,32 +17,11 @@ from pydantic import Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from styrhjul.db.models import ROLES, SCHOOL_FORMS, UNIT_KINDS, OrgUnit, Person, RoleAssignment
+from styrhjul.db.models import OrgUnit, Person, RoleAssignment
 from styrhjul.errors import DefinitionError, NotFound
 from styrhjul.services.context import App
 from styrhjul.validation import Source, StrictModel, read_toml, validate
-
-HEAD_ROLE = {
-    "council": "council_chair",
-    "board": "board_chair",
-    "administration": "director",
-    "area": "area_head",
-    "department": "department_head",
-    "unit": "rektor",
-    "team": "team_leader",
-}
-"""The role that leads a unit of each kind; ``group`` (SG, LG) has no head of its own."""
-
-PARENT_KINDS = {
-    "council": set(),
-    "board": {"council"},
-    "administration": {"board"},
-    "group": {"administration"},
-    "area": {"administration"},
-    "department": {"administration"},
-    "unit": {"area"},
-    "team": {"unit"},
-}
+from styrhjul.vocabulary import HEAD_ROLE, PARENT_KINDS, ROLES, SCHOOL_FORMS, UNIT_KINDS
 
 
 class _UnitRow(StrictModel):

@@ -18,10 +18,11 @@ from styrhjul.calendar import SchoolYear
 from styrhjul.db.models import AuditEvent, ChecklistItem, Dialog, OrgUnit, Person
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
-from styrhjul.services.context import SYSTEM, App
+from styrhjul.services.context import App
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import ancestors, holder_over, holders, units_of_kind
 from styrhjul.services.schedule import SlotFinder, round_window_start, step_times
+from styrhjul.vocabulary import SYSTEM
 
 DIALOG_ROUND = "dialog_round"
 
