@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -34,16 +35,10 @@ def plan_command(
     Without options: the next round whose window has not opened. Planning again keeps what
     exists and adds what is missing.
     """
-    from styrhjul.services.planning import next_round, plan_round
+    from styrhjul.services.planning import plan_round
 
-    app = state.app()
-    if school_year is None or round_no is None:
-        default_year, default_round = next_round(app)
-        year = SchoolYear.parse(school_year) if school_year else default_year
-        number = default_round if round_no is None else round_no
-    else:
-        year, number = SchoolYear.parse(school_year), round_no
-    result = plan_round(app, year, number)
+    year = SchoolYear.parse(school_year) if school_year else None
+    result = plan_round(state.app(), year, round_no)
     if as_json:
         print_json(
             {
@@ -92,7 +87,7 @@ def dialog_list(
         state.app(), school_year=school_year, round_no=round_no, state=state_name, area=area
     )
     if as_json:
-        print_json([r.as_json() for r in rows])
+        print_json([asdict(r) for r in rows])
         return
     table = Table("id", "when", "unit", "area", "round", "state", "organiser", "participant")
     for r in rows:
@@ -119,7 +114,7 @@ def dialog_show(state: CliState, dialog_id: int, as_json: bool) -> None:
 
     detail = dialog_detail(state.app(), dialog_id)
     if as_json:
-        print_json(detail.as_json())
+        print_json(asdict(detail))
         return
     s, d = state.settings, detail.dialog
     out = state.console

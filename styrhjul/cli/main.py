@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 from rich.tree import Tree
+from sqlalchemy.engine import make_url
 
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.cli.dialogs import dialog_group, plan_command
@@ -52,7 +53,7 @@ def init_command(state: CliState, example: bool) -> None:
     settings = state.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
-    click.echo(f"database ready: {_safe_url(settings.database_url)}")
+    click.echo(f"database ready: {make_url(settings.database_url).render_as_string()}")
     if example:
         with as_file(files("styrhjul.examples") / "organisation.toml") as path:
             summary = import_organisation(state.app(), Path(path))
@@ -102,7 +103,7 @@ def org_group(ctx: click.Context, on: str | None, as_json: bool) -> None:
     assert state is not None
     roots = organisation_tree(state.app(), parse_date(on, "--on") if on else None)
     if as_json:
-        print_json([r.as_dict() for r in roots])
+        print_json([asdict(r) for r in roots])
         return
     if not roots:
         click.echo(
@@ -229,13 +230,6 @@ def outbox_retry(state: CliState, message_id: int) -> None:
 
 cli.add_command(plan_command)
 cli.add_command(dialog_group)
-
-
-def _safe_url(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def main(argv: list[str] | None = None) -> int:

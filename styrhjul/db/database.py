@@ -24,10 +24,6 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose work commits when the block ends and rolls back on any error."""

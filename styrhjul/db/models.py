@@ -134,8 +134,6 @@ class Dialog(Base):
     ical_uid: Mapped[str] = mapped_column(String(200), unique=True)
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
     minutes: Mapped[str | None] = mapped_column(Text)
-    held_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, nullable=False)

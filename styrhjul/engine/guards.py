@@ -8,7 +8,7 @@ the user in the refusal).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -25,7 +25,6 @@ class InstanceFacts:
     agreements_total: int = 0
     agreements_open: tuple[int, ...] = ()
     new_starts_at: datetime | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 Guard = Callable[[InstanceFacts], str | None]

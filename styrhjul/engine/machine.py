@@ -51,19 +51,22 @@ class WorkflowMachine:
             send_event=True,
         )
 
-    @property
-    def initial(self) -> str:
-        return self.definition.spec.workflow.initial
-
     def allowed_triggers(self, state: str) -> list[str]:
         """Triggers declared from ``state`` (their guards may still refuse)."""
         return sorted({t.trigger for t in self.definition.spec.transition if state in t.source})
 
-    def roles_for(self, trigger: str, state: str) -> set[str]:
+    def sources(self, trigger: str) -> set[str]:
+        """The states ``trigger`` is declared from."""
+        return {
+            s for t in self.definition.spec.transition if t.trigger == trigger for s in t.source
+        }
+
+    def roles_for(self, trigger: str, state: str | None = None) -> set[str]:
+        """The roles that may fire ``trigger`` (from ``state``, or from any state)."""
         return {
             role
             for t in self.definition.spec.transition
-            if t.trigger == trigger and state in t.source
+            if t.trigger == trigger and (state is None or state in t.source)
             for role in t.roles
         }
 

@@ -27,7 +27,8 @@ from styrhjul.notifications.ical import render_calendar
 from styrhjul.notifications.messages import MeetingInvite, Party, Sender
 from styrhjul.notifications.render import Renderer
 
-_KIND = {"REQUEST": "invite", "CANCEL": "cancel"}
+KIND_BY_METHOD = {"REQUEST": "invite", "CANCEL": "cancel"}
+"""The template folder (and outbox kind) of each calendar method."""
 ATTACHMENT_NAME = "invite.ics"
 
 
@@ -63,7 +64,7 @@ def compose_invite(
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise InputError(f"stamp {stamp.isoformat()} has no time zone", key="stamp")
     subject, text, html = renderer.render(
-        _KIND[invite.method], invite=invite, recipient=recipient, sender=sender
+        KIND_BY_METHOD[invite.method], invite=invite, recipient=recipient, sender=sender
     )
     calendar = render_calendar(invite, stamp=stamp)
 

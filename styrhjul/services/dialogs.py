@@ -11,14 +11,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from styrhjul.db.models import Agreement, AuditEvent, ChecklistItem, Dialog
+from styrhjul.db.models import Agreement, ChecklistItem, Dialog
 from styrhjul.engine.guards import InstanceFacts
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
+from styrhjul.services.audit import audit_dialog
 from styrhjul.services.context import App
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import person_by_email, roles_of
@@ -53,7 +55,7 @@ def dialog_transaction(
         raise ConflictError(ref(dialog_id), read_version) from None
 
 
-def facts_of(app: App, dialog: Dialog, **extra: datetime | None) -> InstanceFacts:
+def facts_of(app: App, dialog: Dialog, new_starts_at: datetime | None = None) -> InstanceFacts:
     return InstanceFacts(
         ref=ref(dialog.id),
         state=dialog.state,
@@ -65,7 +67,7 @@ def facts_of(app: App, dialog: Dialog, **extra: datetime | None) -> InstanceFact
         ),
         agreements_total=len(dialog.agreements),
         agreements_open=tuple(a.id for a in dialog.agreements if a.done_at is None),
-        new_starts_at=extra.get("new_starts_at"),
+        new_starts_at=new_starts_at,
     )
 
 
@@ -84,35 +86,26 @@ def fire(
     trigger: str,
     actor: str,
     reason: str = "",
-    **extra: datetime | None,
+    *,
+    new_starts_at: datetime | None = None,
 ) -> str:
     """Ask the machine, apply the new state and write the audit row (no commit)."""
-    machine = app.machine(dialog.workflow)
     before = dialog.state
-    after = machine.fire(
-        facts_of(app, dialog, **extra), trigger, actor_roles(app, session, dialog, actor)
+    dialog.state = app.machine(dialog.workflow).fire(
+        facts_of(app, dialog, new_starts_at),
+        trigger,
+        actor_roles(app, session, dialog, actor),
     )
-    now = app.clock.now()
-    dialog.state = after
-    dialog.updated_at = now
-    session.add(
-        AuditEvent(
-            entity="dialog",
-            entity_id=dialog.id,
-            at=now,
-            actor=actor,
-            trigger=trigger,
-            from_state=before,
-            to_state=after,
-            reason=reason,
-        )
+    audit_dialog(
+        session,
+        dialog,
+        at=app.clock.now(),
+        actor=actor,
+        trigger=trigger,
+        from_state=before,
+        reason=reason,
     )
-    return after
-
-
-def _round_title(app: App, dialog: Dialog) -> str:
-    spec = app.machine(dialog.workflow).definition.round(dialog.round_no)
-    return spec.title if spec else f"Dialogrunda {dialog.round_no}"
+    return dialog.state
 
 
 @dataclass(frozen=True)
@@ -146,9 +139,7 @@ def hold(
             except NotFound as exc:
                 raise InputError(f"agreement {i}: {exc}", key=f"agreement[{i}].owner") from None
         state = fire(app, session, dialog, "hold", actor)
-        now = app.clock.now()
         dialog.minutes = minutes.strip()
-        dialog.held_at = now
         for position, (item, owner) in enumerate(zip(agreements, owners, strict=True), start=1):
             dialog.agreements.append(
                 Agreement(
@@ -163,88 +154,67 @@ def hold(
 
 def complete_agreement(app: App, agreement_id: int, *, actor: str) -> Agreement:
     """Mark an agreed action done (by its owner, the secretary or the area head)."""
-    with app.db.session() as session:
-        agreement = session.get(Agreement, agreement_id)
-        if agreement is None:
-            raise NotFound("agreement", agreement_id)
-        dialog_id = agreement.dialog_id
-    with dialog_transaction(app, dialog_id) as (session, dialog):
-        agreement = next(a for a in dialog.agreements if a.id == agreement_id)
-        _require_step_actor(
-            app, session, dialog, actor, agreement.owner_id, "agreement", agreement_id
-        )
-        if agreement.done_at is None:
-            agreement.done_at = app.clock.now()
-            agreement.done_by = actor
-            dialog.updated_at = agreement.done_at
-            session.add(
-                AuditEvent(
-                    entity="dialog",
-                    entity_id=dialog.id,
-                    at=agreement.done_at,
-                    actor=actor,
-                    trigger="agreement_done",
-                    from_state=dialog.state,
-                    to_state=dialog.state,
-                    reason=f"agreement {agreement.id} done",
-                )
-            )
-        return agreement
+    return _tick(app, Agreement, agreement_id, actor=actor)
 
 
 def complete_step(app: App, item_id: int, *, actor: str) -> ChecklistItem:
     """Tick a checklist step; when the last required one is done the dialog becomes ready."""
+    return _tick(app, ChecklistItem, item_id, actor=actor)
+
+
+Tickable = TypeVar("Tickable", Agreement, ChecklistItem)
+_TICKS: dict[type, tuple[str, str]] = {
+    ChecklistItem: ("checklist step", "step_done"),
+    Agreement: ("agreement", "agreement_done"),
+}
+
+
+def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickable:
+    """Mark a step or an agreement done, once, by its owner or someone who may hold the dialog."""
+    kind, trigger = _TICKS[model]
     with app.db.session() as session:
-        item = session.get(ChecklistItem, item_id)
-        if item is None:
-            raise NotFound("checklist step", item_id)
-        dialog_id = item.dialog_id
+        row = session.get(model, ident)
+        if row is None:
+            raise NotFound(kind, ident)
+        dialog_id = row.dialog_id
     with dialog_transaction(app, dialog_id) as (session, dialog):
-        item = next(i for i in dialog.checklist if i.id == item_id)
-        _require_step_actor(
-            app, session, dialog, actor, item.assignee_id, "checklist step", item_id
+        rows = dialog.checklist if model is ChecklistItem else dialog.agreements
+        row = next(r for r in rows if r.id == ident)
+        owner_id = row.assignee_id if isinstance(row, ChecklistItem) else row.owner_id
+        _require_owner_or_holder(app, session, dialog, actor, owner_id, f"{kind} {ident}")
+        if row.done_at is not None:
+            return row
+        now = app.clock.now()
+        row.done_at, row.done_by = now, actor
+        label = row.key if isinstance(row, ChecklistItem) else str(row.id)
+        audit_dialog(
+            session,
+            dialog,
+            at=now,
+            actor=actor,
+            trigger=trigger,
+            from_state=dialog.state,
+            reason=f"{kind} {label} done",
         )
-        if item.done_at is None:
-            now = app.clock.now()
-            item.done_at = now
-            item.done_by = actor
-            dialog.updated_at = now
-            session.add(
-                AuditEvent(
-                    entity="dialog",
-                    entity_id=dialog.id,
-                    at=now,
-                    actor=actor,
-                    trigger="step_done",
-                    from_state=dialog.state,
-                    to_state=dialog.state,
-                    reason=f"step {item.key} done",
-                )
-            )
-            if dialog.state == "preparing" and not facts_of(app, dialog).steps_open_required:
-                fire(app, session, dialog, "mark_ready", SYSTEM, "all required steps done")
-        return item
+        machine = app.machine(dialog.workflow)
+        if (
+            "mark_ready" in machine.allowed_triggers(dialog.state)
+            and not facts_of(app, dialog).steps_open_required
+        ):
+            fire(app, session, dialog, "mark_ready", SYSTEM, "all required steps done")
+        return row
 
 
-def _require_step_actor(
-    app: App,
-    session: Session,
-    dialog: Dialog,
-    actor: str,
-    owner_id: int | None,
-    kind: str,
-    ident: int,
+def _require_owner_or_holder(
+    app: App, session: Session, dialog: Dialog, actor: str, owner_id: int | None, what: str
 ) -> None:
     """The owner of a step, or someone who may hold the dialog, may tick it."""
-    if actor == SYSTEM:
+    if actor == SYSTEM or person_by_email(session, actor).id == owner_id:
         return
-    person = person_by_email(session, actor)
-    if person.id == owner_id:
-        return
-    if actor_roles(app, session, dialog, actor) & {"secretary", "area_head"}:
+    if actor_roles(app, session, dialog, actor) & app.machine(dialog.workflow).roles_for("hold"):
         return
     raise PermissionDenied(
-        f"{kind} {ident}: only its owner, the secretary or the area head may mark it done"
+        f"{what}: only its owner, the secretary or the area head may mark it done"
     )
 
 
@@ -253,9 +223,7 @@ def close(
 ) -> str:
     """Close the follow-up; refused while an agreement is open."""
     with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
-        state = fire(app, session, dialog, "close", actor, reason)
-        dialog.closed_at = app.clock.now()
-        return state
+        return fire(app, session, dialog, "close", actor, reason)
 
 
 def cancel(
@@ -267,14 +235,7 @@ def cancel(
     with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
         state = fire(app, session, dialog, "cancel", actor, reason)
         dialog.ical_sequence += 1
-        enqueue_meeting_notice(
-            app,
-            session,
-            dialog,
-            method="CANCEL",
-            round_title=_round_title(app, dialog),
-            reason=reason,
-        )
+        enqueue_meeting_notice(app, session, dialog, method="CANCEL", reason=reason)
         return state
 
 
@@ -311,25 +272,21 @@ def postpone(
                 item.due_at, item.remind_at, item.escalate_at = times.steps[item.key]
         dialog.ical_sequence += 1
         moved = f"{reason} (flyttad från {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})"
-        enqueue_meeting_notice(
-            app,
-            session,
-            dialog,
-            method="REQUEST",
-            round_title=_round_title(app, dialog),
-            reason=moved,
-        )
+        enqueue_meeting_notice(app, session, dialog, method="REQUEST", reason=moved)
         return dialog
 
 
 def open_due_preparations(app: App) -> list[int]:
     """Open preparation for every planned dialog whose window has come (the daemon's tick)."""
     now = app.clock.now()
+    waiting = {
+        state for machine in app.machines.values() for state in machine.sources("open_preparation")
+    }
     with app.db.session() as session:
         due = list(
             session.scalars(
                 select(Dialog.id)
-                .where(Dialog.state == "planned", Dialog.prepare_at <= now)
+                .where(Dialog.state.in_(waiting), Dialog.prepare_at <= now)
                 .order_by(Dialog.prepare_at, Dialog.id)
             )
         )
@@ -337,7 +294,7 @@ def open_due_preparations(app: App) -> list[int]:
     for dialog_id in due:
         try:
             with dialog_transaction(app, dialog_id) as (session, dialog):
-                if dialog.state != "planned":
+                if dialog.state not in waiting:
                     continue
                 fire(app, session, dialog, "open_preparation", SYSTEM, "preparation window opened")
                 opened.append(dialog_id)

@@ -9,84 +9,66 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from styrhjul.calendar import SchoolYear
-from styrhjul.db.models import Dialog, Person
-from styrhjul.notifications.compose import compose_invite
-from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party
+from styrhjul.db.models import Dialog
+from styrhjul.notifications.compose import KIND_BY_METHOD, compose_invite
+from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Method, Party
 from styrhjul.services.context import App
 from styrhjul.services.outbox import enqueue
 
 
-def dialog_summary(dialog: Dialog, round_title: str) -> str:
-    year = SchoolYear.parse(dialog.school_year)
-    return f"Verksamhetsdialog {dialog.unit.name} – {round_title} {year}"
-
-
-def parties(dialog: Dialog) -> list[tuple[Person, str]]:
-    """The organiser (chair) and the participant of a dialog."""
-    return [(dialog.organizer, "CHAIR"), (dialog.participant, "REQ-PARTICIPANT")]
+def round_title(app: App, dialog: Dialog) -> str:
+    """The round's title from the dialog's workflow definition ("Dialogrunda 1 (hösttermin)")."""
+    spec = app.machine(dialog.workflow).definition.round(dialog.round_no)
+    return spec.title if spec else f"Dialogrunda {dialog.round_no}"
 
 
 def enqueue_meeting_notice(
-    app: App,
-    session: Session,
-    dialog: Dialog,
-    *,
-    method: str,
-    round_title: str,
-    reason: str = "",
+    app: App, session: Session, dialog: Dialog, *, method: Method, reason: str = ""
 ) -> int:
     """Render and enqueue one message per party for the dialog's current SEQUENCE."""
     now = app.clock.now()
-    everyone = parties(dialog)
-    organizer = dialog.organizer
-    attendees = tuple(Party(p.email, p.title, role) for p, role in everyone)  # type: ignore[arg-type]
+    tz = app.clock.tz
+    title = round_title(app, dialog)
+    organizer = Party(dialog.organizer.email, dialog.organizer.title, "CHAIR")
+    participant = Party(dialog.participant.email, dialog.participant.title, "REQ-PARTICIPANT")
     count = 0
-    for person, role in everyone:
-        checklist = tuple(
-            ChecklistLine(
-                title=item.title,
-                assignee=item.assignee.title if item.assignee else item.assignee_role,
-                due=item.due_at.astimezone(app.clock.tz).date(),
-                required=item.required,
-                mine=item.assignee_id == person.id,
+    for person, party in ((dialog.organizer, organizer), (dialog.participant, participant)):
+        checklist = (
+            ()
+            if method == "CANCEL"
+            else tuple(
+                ChecklistLine(
+                    title=item.title,
+                    assignee=item.assignee.title if item.assignee else item.assignee_role,
+                    due=item.due_at.astimezone(tz).date(),
+                    required=item.required,
+                    mine=item.assignee_id == person.id,
+                )
+                for item in dialog.checklist
             )
-            for item in dialog.checklist
-            if method == "REQUEST"
         )
         invite = MeetingInvite(
             uid=dialog.ical_uid,
             sequence=dialog.ical_sequence,
-            method=method,  # type: ignore[arg-type]
-            summary=dialog_summary(dialog, round_title),
+            method=method,
+            summary=f"Verksamhetsdialog {dialog.unit.name} – {title} {dialog.school_year}",
             description=(
                 f"Verksamhetsdialog mellan {organizer.title} och {dialog.unit.name}"
-                f" ({round_title}, läsåret {SchoolYear.parse(dialog.school_year)})."
+                f" ({title}, läsåret {dialog.school_year})."
             ),
             location=dialog.location,
-            start=dialog.starts_at.astimezone(app.clock.tz),
-            end=dialog.ends_at.astimezone(app.clock.tz),
-            organizer=Party(organizer.email, organizer.title, "CHAIR"),
-            attendees=attendees,
+            start=dialog.starts_at.astimezone(tz),
+            end=dialog.ends_at.astimezone(tz),
+            organizer=organizer,
+            attendees=(organizer, participant),
             checklist=checklist,
             reference=f"dialog {dialog.id}",
             reason=reason,
         )
         key = f"meeting:{dialog.ical_uid}:{dialog.ical_sequence}:{method}:{person.email}"
         message = compose_invite(
-            invite,
-            Party(person.email, person.title, role),  # type: ignore[arg-type]
-            sender=app.sender,
-            key=key,
-            stamp=now,
-            renderer=app.renderer,
+            invite, party, sender=app.sender, key=key, stamp=now, renderer=app.renderer
         )
-        if enqueue(
-            session,
-            now,
-            key=key,
-            kind="invite" if method == "REQUEST" else "cancel",
-            message=message,
-        ):
+        if enqueue(session, now, key=key, kind=KIND_BY_METHOD[method], message=message):
             count += 1
     return count

@@ -311,16 +311,6 @@ class UnitNode:
     roles: dict[str, list[str]] = field(default_factory=dict)
     children: list[UnitNode] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "name": self.name,
-            "kind": self.kind,
-            "school_form": self.school_form,
-            "roles": self.roles,
-            "children": [c.as_dict() for c in self.children],
-        }
-
 
 def organisation_tree(app: App, on: date | None = None) -> list[UnitNode]:
     """The whole organisation as a forest (normally one root), children sorted by kind and name."""

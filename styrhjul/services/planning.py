@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from styrhjul.calendar import SchoolYear
-from styrhjul.db.models import AuditEvent, ChecklistItem, Dialog, OrgUnit, Person
+from styrhjul.db.models import ChecklistItem, Dialog, OrgUnit, Person
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
+from styrhjul.services.audit import audit_dialog
 from styrhjul.services.context import App
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import ancestors, holder_over, holders, units_of_kind
@@ -39,22 +40,34 @@ class PlanResult:
     invites: int = 0
 
 
-def next_round(app: App) -> tuple[SchoolYear, int]:
-    """The first round, this school year or the next, whose window has not yet opened."""
+def next_round(app: App, year: SchoolYear | None = None) -> tuple[SchoolYear, int]:
+    """The first round whose window has not yet opened: in ``year``, or this or next school year."""
     definition = app.machine(DIALOG_ROUND).definition
     today = app.clock.today()
-    year = SchoolYear.of(today)
-    for candidate in (year, year.next()):
+    candidates = [year] if year else [SchoolYear.of(today), SchoolYear.of(today).next()]
+    for candidate in candidates:
         for spec in sorted(definition.spec.schedule.round, key=lambda r: r.number):
             if round_window_start(app, candidate, spec) >= today:
                 return candidate, spec.number
-    raise InputError("no round left to plan in this or the next school year")
+    where = f"school year {year}" if year else "this or the next school year"
+    raise InputError(f"no round left to plan in {where}; name one with --round", key="round")
 
 
 def plan_round(
-    app: App, school_year: SchoolYear, round_no: int, *, actor: str = SYSTEM
+    app: App,
+    school_year: SchoolYear | None = None,
+    round_no: int | None = None,
+    *,
+    actor: str = SYSTEM,
 ) -> PlanResult:
-    """Create the round's dialogs for every unit; send each party an invite."""
+    """Create the round's dialogs for every unit; send each party an invite.
+
+    Without a round: the next one whose window has not opened (in ``school_year`` if given).
+    """
+    if round_no is None:
+        school_year, round_no = next_round(app, school_year)
+    elif school_year is None:
+        school_year = next_round(app)[0]
     definition = app.machine(DIALOG_ROUND).definition
     spec = definition.round(round_no)
     if spec is None:
@@ -108,9 +121,7 @@ def plan_round(
                 actor=actor,
             )
             result.created.append(dialog.id)
-            result.invites += enqueue_meeting_notice(
-                app, session, dialog, method="REQUEST", round_title=spec.title
-            )
+            result.invites += enqueue_meeting_notice(app, session, dialog, method="REQUEST")
     return result
 
 
@@ -174,16 +185,13 @@ def _create_dialog(
         )
     session.add(dialog)
     session.flush()
-    session.add(
-        AuditEvent(
-            entity="dialog",
-            entity_id=dialog.id,
-            at=now,
-            actor=actor,
-            trigger="plan",
-            from_state=None,
-            to_state=dialog.state,
-            reason=f"planned for {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
-        )
+    audit_dialog(
+        session,
+        dialog,
+        at=now,
+        actor=actor,
+        trigger="plan",
+        from_state=None,
+        reason=f"planned for {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
     )
     return dialog

@@ -35,17 +35,10 @@ def step_times(app: App, definition: WorkflowDefinition, starts_at: datetime) ->
     prepare_day = cal.add_working_days(day, -timing.prepare_working_days_before)
     steps = {}
     for step in definition.spec.step:
-        due_day = (
-            cal.add_working_days(day, -step.due_working_days_before)
-            if step.due_working_days_before
-            else day
+        due_day = cal.add_working_days(day, -step.due_working_days_before)
+        remind_day = max(
+            cal.add_working_days(due_day, -timing.remind_working_days_before_due), prepare_day
         )
-        remind_day = (
-            cal.add_working_days(due_day, -timing.remind_working_days_before_due)
-            if timing.remind_working_days_before_due
-            else due_day
-        )
-        remind_day = max(remind_day, prepare_day)
         escalate_day = cal.add_working_days(due_day, timing.escalate_working_days_after_due)
         due_at = local_datetime(due_day, DUE_AT, tz)
         if step.due_working_days_before == 0:
@@ -70,7 +63,6 @@ class SlotFinder:
     def __init__(self, app: App, definition: WorkflowDefinition, first_day: date) -> None:
         self.app = app
         self.slots = definition.slot_times()
-        self.duration = timedelta(minutes=definition.spec.schedule.duration_minutes)
         self.day = first_day
         self.taken: set[datetime] = set()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -30,9 +29,6 @@ class DialogRow:
     organizer: str
     participant: str
     version: int
-
-    def as_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -89,19 +85,6 @@ class DialogDetail:
     checklist: list[StepView]
     agreements: list[AgreementView]
     history: list[AuditView]
-
-    def as_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def _row(app: App, dialog: Dialog) -> DialogRow:

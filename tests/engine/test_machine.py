@@ -44,7 +44,7 @@ def no_models(machine: WorkflowMachine) -> bool:
 
 
 def test_initial_and_allowed_triggers(machine: WorkflowMachine) -> None:
-    assert machine.initial == "planned"
+    assert machine.definition.spec.workflow.initial == "planned"
     assert machine.allowed_triggers("planned") == ["cancel", "open_preparation", "postpone"]
     assert machine.allowed_triggers("preparing") == ["cancel", "hold", "mark_ready", "postpone"]
     assert machine.allowed_triggers("ready") == ["cancel", "hold", "postpone"]
@@ -210,7 +210,7 @@ def test_cancel_from_every_non_final_state(machine: WorkflowMachine, state: str,
 
 
 def test_full_happy_path(machine: WorkflowMachine) -> None:
-    state = machine.initial
+    state = machine.definition.spec.workflow.initial
     state = machine.fire(facts(state), "open_preparation", ("system",))
     state = machine.fire(facts(state), "mark_ready", ("system",))
     state = machine.fire(facts(state, now=AFTER_START), "hold", SECRETARY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import date
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -158,7 +159,7 @@ def test_tree_has_one_root_kf_with_every_unit_below(app: App) -> None:
         stack.extend(node.children)
 
     assert len(seen) == len(set(seen)) == _counts(app)[0]
-    as_dict = kf.as_dict()
+    as_dict = asdict(kf)
     assert as_dict["code"] == "kf"
     assert isinstance(as_dict["children"], list)
 

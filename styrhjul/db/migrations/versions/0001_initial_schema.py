@@ -157,8 +157,6 @@ def upgrade() -> None:
         sa.Column("ical_uid", sa.String(length=200), nullable=False),
         sa.Column("ical_sequence", sa.Integer(), nullable=False),
         sa.Column("minutes", sa.Text(), nullable=True),
-        sa.Column("held_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
