@@ -26,7 +26,7 @@ from styrhjul.config import Settings, load_settings
 from styrhjul.db.migrate import upgrade
 from styrhjul.notifications.transports import MaildirTransport
 from styrhjul.services.context import App
-from styrhjul.services.org import import_organisation
+from styrhjul.services.org_import import import_organisation
 from styrhjul.wiring import build
 
 PG_TEMPLATE = "styrhjul_template"

@@ -48,7 +48,7 @@ def cli(ctx: click.Context, config: str | None, now: str | None) -> None:
 def init_command(state: CliState, example: bool) -> None:
     """Create or upgrade the database; with --example, load the example organisation."""
     from styrhjul.db.migrate import upgrade
-    from styrhjul.services.org import import_organisation
+    from styrhjul.services.org_import import import_organisation
 
     settings = state.settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +132,7 @@ def org_group(ctx: click.Context, on: str | None, as_json: bool) -> None:
 @pass_state
 def org_import(state: CliState, path: Path) -> None:
     """Add or update units, people and roles from an organisation file."""
-    from styrhjul.services.org import import_organisation
+    from styrhjul.services.org_import import import_organisation
 
     summary = import_organisation(state.app(), path)
     click.echo(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in asdict(summary).items()))

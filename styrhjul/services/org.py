@@ -7,214 +7,17 @@ downwards: the area head of an area is "the area head over" every unit in it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Annotated
 
-from pydantic import Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment
-from styrhjul.errors import DefinitionError, NotFound
+from styrhjul.errors import InputError, NotFound
 from styrhjul.services.context import App
-from styrhjul.validation import Source, StrictModel, read_toml, validate
-from styrhjul.vocabulary import HEAD_ROLE, PARENT_KINDS, ROLES, SCHOOL_FORMS, UNIT_KINDS
-
-
-class _UnitRow(StrictModel):
-    code: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: str
-    parent: str | None = None
-    school_form: str | None = None
-
-
-class _PersonRow(StrictModel):
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class _RoleRow(StrictModel):
-    person: str
-    unit: str
-    role: str
-    valid_from: date | None = None
-    valid_to: date | None = None
-
-
-class OrganisationFile(StrictModel):
-    """The format of an organisation file (see ``styrhjul/examples/organisation.toml``)."""
-
-    valid_from: date
-    unit: Annotated[list[_UnitRow], Field(min_length=1)]
-    person: list[_PersonRow] = Field(default_factory=list)
-    role: list[_RoleRow] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    """What an import added or changed."""
-
-    units_added: int
-    units_updated: int
-    people_added: int
-    people_updated: int
-    roles_added: int
-
-
-def read_organisation(path: Path) -> OrganisationFile:
-    """Load and check an organisation file; errors name file, line and key."""
-    source, data = read_toml(path, DefinitionError)
-    spec = validate(source, data, OrganisationFile, DefinitionError)
-    _check_organisation(spec, source)
-    return spec
-
-
-def _check_organisation(spec: OrganisationFile, source: Source) -> None:
-    def fail(key: tuple[str | int, ...], message: str) -> DefinitionError:
-        error = source.error(DefinitionError, key, message)
-        assert isinstance(error, DefinitionError)
-        return error
-
-    kinds = _check_units(spec, fail)
-    _check_roles(spec, kinds, fail)
-
-
-def _check_units(spec: OrganisationFile, fail: Callable[..., DefinitionError]) -> dict[str, str]:
-    kinds: dict[str, str] = {}
-    for i, unit in enumerate(spec.unit):
-        if unit.code in kinds:
-            raise fail(("unit", i, "code"), f"unit {unit.code!r} is defined twice")
-        if unit.kind not in UNIT_KINDS:
-            raise fail(
-                ("unit", i, "kind"),
-                f"unknown kind {unit.kind!r}; expected one of {', '.join(UNIT_KINDS)}",
-            )
-        if unit.school_form is not None and unit.school_form not in SCHOOL_FORMS:
-            raise fail(
-                ("unit", i, "school_form"),
-                f"unknown school form {unit.school_form!r};"
-                f" expected one of {', '.join(SCHOOL_FORMS)}",
-            )
-        kinds[unit.code] = unit.kind
-    roots = [u for u in spec.unit if u.parent is None]
-    if len(roots) != 1:
-        raise fail(("unit",), f"expected exactly one unit without a parent, found {len(roots)}")
-    for i, unit in enumerate(spec.unit):
-        if unit.parent is None:
-            continue
-        if unit.parent not in kinds:
-            raise fail(("unit", i, "parent"), f"unknown unit {unit.parent!r}")
-        if kinds[unit.parent] not in PARENT_KINDS[unit.kind]:
-            raise fail(
-                ("unit", i, "parent"),
-                f"a {unit.kind} cannot sit under a {kinds[unit.parent]} ({unit.parent!r})",
-            )
-    return kinds
-
-
-def _check_roles(
-    spec: OrganisationFile, kinds: dict[str, str], fail: Callable[..., DefinitionError]
-) -> None:
-    emails: set[str] = set()
-    for i, person in enumerate(spec.person):
-        if person.email.lower() in emails:
-            raise fail(("person", i, "email"), f"person {person.email!r} is defined twice")
-        emails.add(person.email.lower())
-    for i, role in enumerate(spec.role):
-        if role.person.lower() not in emails:
-            raise fail(("role", i, "person"), f"unknown person {role.person!r}")
-        if role.unit not in kinds:
-            raise fail(("role", i, "unit"), f"unknown unit {role.unit!r}")
-        if role.role not in ROLES:
-            raise fail(
-                ("role", i, "role"),
-                f"unknown role {role.role!r}; expected one of {', '.join(ROLES)}",
-            )
-        start = role.valid_from or spec.valid_from
-        if role.valid_to is not None and role.valid_to < start:
-            raise fail(("role", i, "valid_to"), f"ends {role.valid_to} before it starts {start}")
-
-
-def import_organisation(app: App, path: Path) -> ImportSummary:
-    """Add or update the units, people and role assignments of an organisation file.
-
-    Running it again changes nothing; a changed name, parent or title is updated. Nothing is
-    written unless the whole file is valid.
-    """
-    spec = read_organisation(path)
-    with app.db.session() as session:
-        units = {u.code: u for u in session.scalars(select(OrgUnit))}
-        units_added = units_updated = 0
-        pending = list(spec.unit)
-        while pending:  # parents before children, whatever the order in the file
-            rest = []
-            for row in pending:
-                if row.parent is not None and row.parent not in units:
-                    rest.append(row)
-                    continue
-                parent = units[row.parent] if row.parent else None
-                unit = units.get(row.code)
-                if unit is None:
-                    unit = OrgUnit(code=row.code)
-                    session.add(unit)
-                    units[row.code] = unit
-                    units_added += 1
-                elif (unit.name, unit.kind, unit.parent, unit.school_form) != (
-                    row.name,
-                    row.kind,
-                    parent,
-                    row.school_form,
-                ):
-                    units_updated += 1
-                unit.name, unit.kind, unit.parent, unit.school_form = (
-                    row.name,
-                    row.kind,
-                    parent,
-                    row.school_form,
-                )
-            pending = rest
-        session.flush()
-        people = {p.email.lower(): p for p in session.scalars(select(Person))}
-        people_added = people_updated = 0
-        for row in spec.person:
-            person = people.get(row.email.lower())
-            if person is None:
-                person = Person(email=row.email.lower(), title=row.title)
-                session.add(person)
-                people[person.email] = person
-                people_added += 1
-            elif person.title != row.title:
-                person.title = row.title
-                people_updated += 1
-        session.flush()
-        existing = {
-            (r.person_id, r.unit_id, r.role, r.valid_from): r
-            for r in session.scalars(select(RoleAssignment))
-        }
-        roles_added = 0
-        for row in spec.role:
-            person = people[row.person.lower()]
-            unit = units[row.unit]
-            start = row.valid_from or spec.valid_from
-            known = existing.get((person.id, unit.id, row.role, start))
-            if known is not None:
-                known.valid_to = row.valid_to  # an assignment ends when the file says so
-                continue
-            session.add(
-                RoleAssignment(
-                    person_id=person.id,
-                    unit_id=unit.id,
-                    role=row.role,
-                    valid_from=start,
-                    valid_to=row.valid_to,
-                )
-            )
-            roles_added += 1
-    return ImportSummary(units_added, units_updated, people_added, people_updated, roles_added)
+from styrhjul.vocabulary import HEAD_ROLE, ROLES, UNIT_KINDS
 
 
 def unit_by_code(session: Session, code: str) -> OrgUnit:
@@ -346,7 +149,7 @@ def role_holder(app: App, role: str, unit_code: str, on: date | None = None) -> 
     """``title <email>`` of who holds ``role`` in the unit or above it on the date."""
     day = on or app.clock.today()
     if role not in ROLES:
-        raise DefinitionError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        raise InputError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}", key="role")
     with app.db.session() as session:
         person = holder_over(session, unit_by_code(session, unit_code), role, day)
         if person is None:

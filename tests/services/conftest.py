@@ -21,7 +21,7 @@ from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.config import load_settings
 from styrhjul.notifications.transports import MaildirTransport
 from styrhjul.services.context import App
-from styrhjul.services.org import import_organisation
+from styrhjul.services.org_import import import_organisation
 from styrhjul.services.planning import plan_round
 from styrhjul.wiring import build
 

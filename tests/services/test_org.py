@@ -14,12 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment
-from styrhjul.errors import DefinitionError, NotFound
+from styrhjul.errors import DefinitionError, InputError, NotFound
 from styrhjul.services.context import App
 from styrhjul.services.org import (
     holder_over,
     holders,
-    import_organisation,
     organisation_tree,
     person_by_email,
     role_holder,
@@ -28,6 +27,7 @@ from styrhjul.services.org import (
     superior_of,
     unit_by_code,
 )
+from styrhjul.services.org_import import import_organisation
 
 ON = date(2026, 9, 1)
 RECTOR_VASTRA = "rektor.vastra-skolan@example.se"
@@ -282,8 +282,9 @@ def test_not_found_errors_name_what_is_missing(app: App) -> None:
         superior_of(app, "nobody@example.se")
     with pytest.raises(NotFound, match=re.escape("superior of 'ordforande.kf@example.se'")):
         superior_of(app, COUNCIL_CHAIR)
-    with pytest.raises(DefinitionError, match="unknown role 'king'"):
+    with pytest.raises(InputError, match="unknown role 'king'") as refused:
         role_holder(app, "king", "vastra-skolan")
+    assert not isinstance(refused.value, DefinitionError)  # a bad argument, not a bad file
 
 
 # -- broken files -------------------------------------------------------------------------
