@@ -50,9 +50,10 @@ class SchoolYear:
                 f"{text!r} is not a school year: the second year must follow the first"
                 f" ({start}/{expected_end}); {_EXPECTED}"
             )
-        if not _MIN_YEAR <= start <= _MAX_YEAR:
-            raise InputError(f"{text!r} is outside the years a date can hold")
-        return cls(start)
+        try:
+            return cls(start)
+        except ValueError:
+            raise InputError(f"{text!r} is outside the years a date can hold") from None
 
     @classmethod
     def of(cls, d: date) -> Self:

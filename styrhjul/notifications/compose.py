@@ -61,8 +61,6 @@ def compose_invite(
     ``invite.checklist`` must already mark the recipient's own lines as ``mine``; ``key`` is
     the outbox row's idempotency key and ``stamp`` (aware) the time the change was made.
     """
-    if stamp.tzinfo is None or stamp.utcoffset() is None:
-        raise InputError(f"stamp {stamp.isoformat()} has no time zone", key="stamp")
     subject, text, html = renderer.render(
         KIND_BY_METHOD[invite.method], invite=invite, recipient=recipient, sender=sender
     )

@@ -16,9 +16,8 @@ from icalendar import Alarm, Calendar, Event, vCalAddress
 from icalendar.enums import STATUS, TRANSP
 
 from styrhjul.clock import STOCKHOLM
-from styrhjul.errors import InputError
-from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party
-from styrhjul.notifications.swedish import sv_date
+from styrhjul.notifications.messages import MeetingInvite, Party, require_aware
+from styrhjul.notifications.swedish import checklist_item, checklist_sections
 from styrhjul.notifications.vtimezone import vtimezone
 
 PRODID = "-//Styrhjul//Styrhjul//SV"
@@ -38,12 +37,7 @@ def _address(party: Party, *, attendee: bool) -> vCalAddress:
     )
 
 
-def _checklist_text(line: ChecklistLine) -> str:
-    optional = "" if line.required else " (frivillig)"
-    return f"- {line.title}{optional}, senast {sv_date(line.due)}. Ansvarig: {line.assignee}."
-
-
-def description_text(invite: MeetingInvite) -> str:
+def _description_text(invite: MeetingInvite) -> str:
     """The event's DESCRIPTION: what the meeting is about and who prepares what, in Swedish."""
     parts = [invite.description.strip() or invite.summary, f"Ärende: {invite.reference}"]
     if invite.method == "CANCEL":
@@ -52,19 +46,14 @@ def description_text(invite: MeetingInvite) -> str:
         parts.insert(0, "Ändrad tid.")
     if invite.reason and (invite.method == "CANCEL" or invite.updated):
         parts.append(f"Anledning: {invite.reason}")
-    for heading, lines in (
-        ("Dina förberedelser", invite.own_checklist),
-        ("Övriga förberedelser", invite.other_checklist),
-    ):
-        if lines:
-            parts.append("\n".join([f"{heading}:", *map(_checklist_text, lines)]))
+    for heading, lines in checklist_sections(invite):
+        parts.append("\n".join([f"{heading}:", *(f"- {checklist_item(line)}" for line in lines)]))
     return "\n\n".join(parts)
 
 
 def render_calendar(invite: MeetingInvite, *, stamp: datetime) -> bytes:
     """The ``text/calendar`` bytes for ``invite``; ``stamp`` (aware) becomes DTSTAMP in UTC."""
-    if stamp.tzinfo is None or stamp.utcoffset() is None:
-        raise InputError(f"stamp {stamp.isoformat()} has no time zone", key="stamp")
+    require_aware(stamp, "stamp")
     start = invite.start.astimezone(STOCKHOLM)
     end = invite.end.astimezone(STOCKHOLM)
     event = Event.new(
@@ -74,7 +63,7 @@ def render_calendar(invite: MeetingInvite, *, stamp: datetime) -> bytes:
         start=start,
         end=end,
         summary=invite.summary,
-        description=description_text(invite),
+        description=_description_text(invite),
         organizer=_address(invite.organizer, attendee=False),
         attendees=[_address(party, attendee=True) for party in invite.attendees],
         status=_STATUS[invite.method],

@@ -17,7 +17,7 @@ from styrhjul.errors import InputError
 Role = Literal["CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"]
 Method = Literal["REQUEST", "CANCEL"]
 
-ROLES: frozenset[str] = frozenset(get_args(Role))
+ICAL_ROLES: frozenset[str] = frozenset(get_args(Role))
 METHODS: frozenset[str] = frozenset(get_args(Method))
 _FORBIDDEN_IN_ADDRESS = frozenset(' \t\r\n<>",;')
 
@@ -33,7 +33,8 @@ def _check_one_line(value: str, key: str) -> None:
         raise InputError(f"must be a single line: {value!r}", key=key)
 
 
-def _check_aware(value: datetime, key: str) -> None:
+def require_aware(value: datetime, key: str) -> None:
+    """Refuse a naive datetime: it names no instant, so it cannot go in a message."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InputError(f"{value.isoformat()} has no time zone", key=key)
 
@@ -49,8 +50,8 @@ class Party:
     def __post_init__(self) -> None:
         _check_address(self.email, "email")
         _check_one_line(self.title, "title")
-        if self.role not in ROLES:
-            allowed = ", ".join(sorted(ROLES))
+        if self.role not in ICAL_ROLES:
+            allowed = ", ".join(sorted(ICAL_ROLES))
             raise InputError(f"unknown role {self.role!r}; allowed: {allowed}", key="role")
 
 
@@ -100,8 +101,8 @@ class MeetingInvite:
         if self.alarm_minutes < 0:
             raise InputError(f"{where}: alarm_minutes must not be negative", key="alarm_minutes")
         _check_one_line(self.summary, "summary")
-        _check_aware(self.start, "start")
-        _check_aware(self.end, "end")
+        require_aware(self.start, "start")
+        require_aware(self.end, "end")
         if self.end <= self.start:
             raise InputError(f"{where}: end {self.end} is not after start {self.start}", key="end")
         if not self.attendees:

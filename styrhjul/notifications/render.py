@@ -12,7 +12,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from styrhjul.errors import InputError
-from styrhjul.notifications.swedish import sv_date, sv_datetime, sv_span, sv_time
+from styrhjul.notifications.swedish import (
+    checklist_item,
+    checklist_sections,
+    sv_date,
+    sv_datetime,
+    sv_span,
+    sv_time,
+)
 
 _PARTS = ("subject.txt", "body.txt", "body.html")
 
@@ -35,7 +42,12 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.environment.filters.update(
-            sv_date=sv_date, sv_datetime=sv_datetime, sv_time=sv_time, sv_span=sv_span
+            sv_date=sv_date,
+            sv_datetime=sv_datetime,
+            sv_time=sv_time,
+            sv_span=sv_span,
+            checklist_item=checklist_item,
+            checklist_sections=checklist_sections,
         )
 
     def render(self, kind: str, **context: Any) -> tuple[str, str, str]:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from styrhjul.clock import STOCKHOLM
 from styrhjul.errors import InputError
+from styrhjul.notifications.messages import ChecklistLine, MeetingInvite
 
 WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 MONTHS = (
@@ -64,3 +65,18 @@ def sv_span(start: datetime, end: datetime) -> str:
     if local(start).date() == local(end).date():
         return f"{sv_datetime(start)}{EN_DASH}{sv_time(end)}"
     return f"{sv_datetime(start)} {EN_DASH} {sv_datetime(end)}"
+
+
+def checklist_item(line: ChecklistLine) -> str:
+    """One preparation step as every message writes it (text, HTML and the calendar entry)."""
+    optional = "" if line.required else " (frivillig)"
+    return f"{line.title}{optional}, senast {sv_date(line.due)}. Ansvarig: {line.assignee}."
+
+
+def checklist_sections(invite: MeetingInvite) -> list[tuple[str, tuple[ChecklistLine, ...]]]:
+    """The recipient's own steps, then everyone else's, under headings; empty ones left out."""
+    sections = (
+        ("Dina förberedelser", invite.own_checklist),
+        ("Övriga förberedelser", invite.other_checklist),
+    )
+    return [(heading, lines) for heading, lines in sections if lines]

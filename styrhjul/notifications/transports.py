@@ -84,9 +84,9 @@ class MaildirTransport:
             for key in box.iterkeys():
                 with box.get_file(key) as stored:
                     headers = parser.parsebytes(_head(stored))
-                found = headers.get("Message-ID")
+                found = _message_id(headers)
                 if found is not None:
-                    seen.add(str(found).strip())
+                    seen.add(found)
             self._box, self._seen = box, seen
         return self._box
 
@@ -141,11 +141,13 @@ class ConsoleTransport:
         """Nothing to release; the stream belongs to the caller."""
 
 
+def _text(reply: bytes | str) -> str:
+    """A server's reply text, whichever type smtplib hands it over in."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
 def _reply(error: smtplib.SMTPResponseException) -> str:
-    text = error.smtp_error
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{error.smtp_code} {' '.join(str(text).split())}"
+    return f"{error.smtp_code} {' '.join(_text(error.smtp_error).split())}"
 
 
 class SmtpTransport:
@@ -187,19 +189,19 @@ class SmtpTransport:
                 "refusing to send an SMTP password unencrypted; use starttls or ssl",
                 key="security",
             )
-        self.host = host
-        self.port = port
-        self.security = security
-        self.username = username
-        self.password = password
-        self.timeout = timeout
-        self.local_hostname = local_hostname
+        self._host = host
+        self._port = port
+        self._security = security
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+        self._local_hostname = local_hostname
         self._ssl_context = ssl_context
         self._connection: smtplib.SMTP | None = None
 
     @property
     def where(self) -> str:
-        return f"SMTP server {self.host}:{self.port}"
+        return f"SMTP server {self._host}:{self._port}"
 
     def _connect(self) -> smtplib.SMTP:
         context = self._ssl_context or ssl.create_default_context()
@@ -208,27 +210,30 @@ class SmtpTransport:
         try:
             # Host and port go to the constructor, which connects: smtplib takes the TLS
             # server name from there, not from a later connect().
-            if self.security == "ssl":
+            if self._security == "ssl":
                 connection = smtplib.SMTP_SSL(
-                    self.host,
-                    self.port,
-                    local_hostname=self.local_hostname,
-                    timeout=self.timeout,
+                    self._host,
+                    self._port,
+                    local_hostname=self._local_hostname,
+                    timeout=self._timeout,
                     context=context,
                 )
             else:
                 connection = smtplib.SMTP(
-                    self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+                    self._host,
+                    self._port,
+                    local_hostname=self._local_hostname,
+                    timeout=self._timeout,
                 )
             step = "greet (EHLO)"
             connection.ehlo_or_helo_if_needed()
-            if self.security == "starttls":
+            if self._security == "starttls":
                 step = "start TLS"
                 connection.starttls(context=context)
                 connection.ehlo()
-            if self.username is not None and self.password is not None:
+            if self._username is not None and self._password is not None:
                 step = "log in"
-                connection.login(self.username, self.password)
+                connection.login(self._username, self._password)
         except BaseException as error:
             if connection is not None:
                 connection.close()
@@ -266,10 +271,7 @@ class SmtpTransport:
         try:
             refused = connection.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
-            replies = {
-                rcpt: (code, text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
-                for rcpt, (code, text) in error.recipients.items()
-            }
+            replies = {rcpt: (code, _text(text)) for rcpt, (code, text) in error.recipients.items()}
             listed = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in replies.items())
             permanent = all(500 <= code < 600 for code, _ in replies.values())
             raise DeliveryFailed(
