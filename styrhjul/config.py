@@ -17,12 +17,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 
 from styrhjul.errors import ConfigError
-from styrhjul.validation import StrictModel, read_toml, validate
+from styrhjul.validation import EMAIL_PATTERN, StrictModel, read_toml, validate
 
 ENV_CONFIG = "STYRHJUL_CONFIG"
 ENV_DATABASE_URL = "STYRHJUL_DATABASE_URL"
@@ -34,20 +34,13 @@ class _Section(StrictModel):
 
 
 class GeneralSettings(_Section):
-    """``[general]``: where data lives and which zone the calendar runs in."""
+    """``[general]``: the zone the calendar runs in.
 
-    timezone: str = "Europe/Stockholm"
-    data_dir: str = "data"
-    language: Literal["sv", "en"] = "sv"
+    Only Europe/Stockholm: the working-day calendar is Sweden's and messages are written in
+    Swedish time, so another zone would plan and announce meetings an hour or more apart.
+    """
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r}") from exc
-        return value
+    timezone: Literal["Europe/Stockholm"] = "Europe/Stockholm"
 
 
 class DatabaseSettings(_Section):
@@ -85,9 +78,7 @@ class MailSettings(_Section):
     """``[mail]``: the transport and the sender of every message."""
 
     transport: Literal["maildir", "smtp", "console"] = "maildir"
-    from_address: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = (
-        "styrhjul@example.se"
-    )
+    from_address: Annotated[str, Field(pattern=EMAIL_PATTERN)] = "styrhjul@example.se"
     from_name: str = "Styrhjul"
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     retry_base_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
@@ -154,10 +145,6 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.general.timezone)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.resolve(self.general.data_dir)
 
     @property
     def maildir_path(self) -> Path:

@@ -20,6 +20,9 @@ from styrhjul.tomlpos import PathPart, dotted, line_of
 
 M = TypeVar("M", bound=BaseModel)
 
+EMAIL_PATTERN = r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$"
+"""An e-mail address as input files may give it: no spaces, nothing a mail header would misread."""
+
 
 class StrictModel(BaseModel):
     """Base for every model of an input file: unknown keys are errors, values are frozen."""

@@ -51,7 +51,6 @@ def init_command(state: CliState, example: bool) -> None:
     from styrhjul.services.org_import import import_organisation
 
     settings = state.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     click.echo(f"database ready: {make_url(settings.database_url).render_as_string()}")
     if example:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment
 from styrhjul.errors import DefinitionError
 from styrhjul.services.context import App
-from styrhjul.validation import Source, StrictModel, read_toml, validate
+from styrhjul.validation import EMAIL_PATTERN, Source, StrictModel, read_toml, validate
 from styrhjul.vocabulary import PARENT_KINDS, ROLES, SCHOOL_FORMS, UNIT_KINDS
 
 
@@ -33,7 +33,7 @@ class _UnitRow(StrictModel):
 
 
 class _PersonRow(StrictModel):
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+    email: Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
     title: Annotated[str, Field(min_length=1, max_length=200)]
 
 
