@@ -2,14 +2,15 @@
 installed console script through a subprocess for the real entry point and exit codes.
 
 Every test writes its own ``config.toml`` (``write_config``) into ``tmp_path``, so the Maildir
-is ``tmp_path / "mail"``, and fixes the clock with the global ``--now`` option.
+is ``tmp_path / "mail"``, and fixes the clock with the global ``--now`` option. Tests of a
+planned round start from a copy of the planned database (``planned_url``); one test per
+database plans and sends through the CLI itself.
 """
 
 from __future__ import annotations
 
 import email
 import email.utils
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,26 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import START, write_config
 
 from styrhjul.cli.main import main
 
-
-def _load_root_conftest() -> Any:
-    # ``from conftest import ...`` is ambiguous: tests/notifications has a conftest too, and
-    # whichever pytest loaded last owns the module name. Load ours by path instead.
-    spec = importlib.util.spec_from_file_location(
-        "styrhjul_tests_root_conftest", Path(__file__).with_name("conftest.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-write_config = _load_root_conftest().write_config
-
-NOW = "2026-09-01 09:00"
+NOW = f"{START:%Y-%m-%d %H:%M}"
 YEAR = "2026/27"
 SCRIPT = Path(sys.executable).parent / "styrhjul"
 
@@ -124,12 +110,14 @@ def org_cli(cli: Cli) -> Cli:
 
 
 @pytest.fixture
-def planned_cli(org_cli: Cli) -> Cli:
-    """... with round 1 of 2026/27 planned and its invites sent."""
-    org_cli.ok("plan", "--school-year", YEAR, "--round", "1")
-    org_cli.ok("run")
-    assert len(org_cli.mails()) == 80
-    return org_cli
+def planned_cli(tmp_path: Path, planned_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The CLI over a copy of the planned database (the example organisation, round 1 of
+    2026/27), after its first ``run`` has sent the 80 invites into the empty Maildir."""
+    cli = Cli(write_config(tmp_path, planned_url), capsys)
+    assert cli.mails() == []
+    cli.ok("run")
+    assert len(cli.mails()) == 80
+    return cli
 
 
 # --- set-up and organisation -------------------------------------------------------------
@@ -516,7 +504,7 @@ def test_unknown_config_key_names_file_line_and_key_and_writes_nothing(
     for command in (["init", "--example"], ["run"], ["dialog", "list"]):
         code, out, err = cli(*command)
         assert (code, out) == (2, ""), command
-        assert f"{config}:{line}: mail.maildir.colour: unknown key" in err
+        assert f"{config}:{line}: mail.colour: unknown key" in err
     assert not database.exists()
     assert not (tmp_path / "data").exists()
     assert not (tmp_path / "mail").exists()
@@ -588,32 +576,23 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
     assert done.stderr.strip() == "error: dialog 99999 not found"
     assert "Traceback" not in done.stderr
 
-    done = _script(tmp_path, config, "--now", "soon", "run")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    bad_config = write_config(bad, "sqlite:///styrhjul.db", extra="retries = 3\n")
+    done = _script(tmp_path, bad_config, "init")
     assert done.returncode == 2
-    assert "--now" in done.stderr
-
-    done = _script(tmp_path, config, "dialog", "hold", "1", "--minutes", "x")
-    assert done.returncode == 2
-    assert "Missing option '--as'" in done.stderr
-
-    bad = tmp_path / "bad" / "config.toml"
-    bad.parent.mkdir()
-    write_config(bad.parent, "sqlite:///styrhjul.db", extra="retries = 3\n")
-    done = _script(tmp_path, bad, "init")
-    assert done.returncode == 2
-    assert str(bad) in done.stderr
-    assert "mail.maildir.retries: unknown key" in done.stderr
-    assert not (bad.parent / "styrhjul.db").exists()
-
-    done = _script(tmp_path, tmp_path / "missing.toml", "run")
-    assert done.returncode == 2
-    assert "configuration file not found" in done.stderr
+    assert str(bad_config) in done.stderr
+    assert "mail.retries: unknown key" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (bad / "styrhjul.db").exists()
 
 
-def test_a_database_command_before_init_says_what_to_do(tmp_path, capsys):
-    config = tmp_path / "config.toml"
-    config.write_text('[database]\nurl = "sqlite:///never.db"\n', encoding="utf-8")
-    assert main(["--config", str(config), "dialog", "list"]) == 2
-    err = capsys.readouterr().err
+def test_a_database_command_before_init_says_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli = Cli(write_config(tmp_path, "sqlite:///never.db"), capsys)
+    code, out, err = cli("dialog", "list", now=None)
+    assert (code, out) == (2, "")
     assert "styrhjul init" in err
     assert not (tmp_path / "never.db").exists()
+    assert not (tmp_path / "mail").exists()

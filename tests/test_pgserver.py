@@ -1,4 +1,7 @@
-"""The private PostgreSQL server the suite starts: a real round trip, templates, stop."""
+"""The private PostgreSQL server the suite starts: a real round trip, templates, stop.
+
+Only the tests that start a server carry the ``postgres`` marker; finding the programs does not.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from pathlib import Path
 import pytest
 from pgserver import INSTALL_HINT, PostgresServer, find_bindir
 from sqlalchemy import create_engine, text
-
-pytestmark = pytest.mark.postgres
 
 TITLES = ["Verksamhetsdialog med rektor, Östra skolan", "Dialogrunda 2"]
 
@@ -31,6 +32,7 @@ def _read_titles(url: str) -> list[str]:
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_server_round_trip_template_and_stop(tmp_path: Path) -> None:
     started = time.monotonic()
     with PostgresServer(tmp_path) as pg:
@@ -73,6 +75,7 @@ def test_server_round_trip_template_and_stop(tmp_path: Path) -> None:
     print(f"PostgreSQL start took {elapsed:.2f} s")  # visible with -s
 
 
+@pytest.mark.postgres
 def test_failed_start_reports_the_log(tmp_path: Path) -> None:
     server = PostgresServer(tmp_path, settings={"shared_buffers": "plenty"})
     with pytest.raises(RuntimeError, match="did not start") as caught:

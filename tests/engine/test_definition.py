@@ -7,6 +7,8 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+from support import line_with
 
 from styrhjul.engine.definition import ROLES, STAY, WorkflowDefinition, load_definition
 from styrhjul.engine.guards import GUARDS
@@ -15,17 +17,6 @@ from styrhjul.workflows import definition_path
 
 SHIPPED = definition_path("dialog_round")
 SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")
-
-
-def line_with(text: str, needle: str, occurrence: int = 1) -> int:
-    """The 1-based line of the ``occurrence``-th line of ``text`` that contains ``needle``."""
-    seen = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"{needle!r} occurs fewer than {occurrence} times")
 
 
 def broken(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
@@ -92,7 +83,7 @@ def test_shipped_definition_is_consistent() -> None:
 
 def test_spec_is_frozen() -> None:
     spec = load_definition(SHIPPED).spec
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(ValidationError, match="frozen"):
         spec.workflow.initial = "held"  # type: ignore[misc]
 
 

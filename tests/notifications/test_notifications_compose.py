@@ -5,8 +5,8 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
 import pytest
-from conftest import DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite
 from icalendar import Calendar
+from support import DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite
 
 from styrhjul.errors import InputError
 from styrhjul.notifications.compose import compose_invite, message_id_for

@@ -3,8 +3,8 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import DIRECTOR, PRINCIPAL, STAMP, check_golden, make_invite
 from icalendar import Calendar, Event, Timezone
+from support import DIRECTOR, PRINCIPAL, STAMP, check_golden, make_invite
 
 from styrhjul.clock import STOCKHOLM
 from styrhjul.errors import InputError

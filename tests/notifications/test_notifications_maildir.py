@@ -4,7 +4,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import PRINCIPAL, SENDER, STAMP, make_invite
+from support import PRINCIPAL, SENDER, STAMP, make_invite
 
 from styrhjul.errors import DeliveryFailed
 from styrhjul.notifications.compose import compose_invite
@@ -25,7 +25,8 @@ def test_maildir_keeps_one_file_per_message_id(tmp_path: Path, renderer: Rendere
     transport.send(first)
     transport.send(second)
     transport.send(message_for("outbox:1", renderer))  # the resend after a crash
-    transport.close()
+    transport.close()  # forgets its index; the next send reads the folder again
+    transport.send(message_for("outbox:2", renderer))
     files = sorted((folder / "new").iterdir())
     assert len(files) == 2
     assert not list((folder / "cur").iterdir())

@@ -1,8 +1,8 @@
 import re
 
 import pytest
-from conftest import PRINCIPAL, SENDER, check_golden, make_invite
 from jinja2 import UndefinedError
+from support import PRINCIPAL, SENDER, check_golden, make_invite
 
 from styrhjul.errors import InputError
 from styrhjul.notifications.render import Renderer

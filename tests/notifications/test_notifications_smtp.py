@@ -1,11 +1,9 @@
-import email
-import email.policy
 from collections.abc import Callable
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import (
+from support import (
     PRINCIPAL,
     SENDER,
     STAMP,
@@ -44,11 +42,7 @@ def plain_transport(port: int) -> SmtpTransport:
 
 
 def received(handler: Collector, index: int = -1) -> EmailMessage:
-    content = handler.envelopes[index].original_content
-    assert isinstance(content, bytes)
-    parsed = email.message_from_bytes(content, policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
+    return handler.messages()[index]
 
 
 def test_delivers_and_keeps_the_connection(smtp_server: StartServer, renderer: Renderer) -> None:

@@ -210,8 +210,15 @@ def test_the_whole_life_of_a_dialog(planned_app: App, clock: FixedClock) -> None
         assert item.done_at == clock.now()
         assert item.done_by == steps[key].assignee
     assert dialog_detail(app, dialog_id).dialog.state == "ready"
-    # Ticking a step twice changes nothing.
-    complete_step(app, steps["facts"].id, actor=RECTOR)
+    # Ticking a step twice changes nothing: same done_at, no audit row, same version.
+    ticked_at = clock.now()
+    audit_before = _audit(app, dialog_id)
+    version = dialog_detail(app, dialog_id).dialog.version
+    clock.advance(timedelta(hours=1))
+    again = complete_step(app, steps["facts"].id, actor=RECTOR)
+    assert (again.done_at, again.done_by) == (ticked_at, RECTOR)
+    assert _audit(app, dialog_id) == audit_before
+    assert dialog_detail(app, dialog_id).dialog.version == version
 
     # Holding before the start is refused, naming state and reason.
     with pytest.raises(TransitionRefused) as refused:

@@ -136,11 +136,6 @@ def test_reimport_with_an_end_date_ends_the_role(app: App, tmp_path: Path) -> No
 # -- the tree -----------------------------------------------------------------------------
 
 
-def test_tree_raises_no_deprecation_warning(app: App) -> None:
-    """The suite turns warnings into errors; building the tree must raise none."""
-    assert organisation_tree(app)
-
-
 def test_tree_has_one_root_kf_with_every_unit_below(app: App) -> None:
     roots = organisation_tree(app)
     assert [r.code for r in roots] == ["kf"]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,9 +18,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 from sqlalchemy import func, select, update
+from support import Collector, write_config
 
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.config import Settings, load_settings
+from styrhjul.config import load_settings
 from styrhjul.db.models import Dialog, OutboxMessage
 from styrhjul.errors import NotFound
 from styrhjul.notifications.transports import MaildirTransport, SmtpTransport
@@ -49,6 +49,13 @@ def _parse(raw: bytes) -> EmailMessage:
 def _maildir(app: App) -> list[EmailMessage]:
     folder = app.settings.maildir_path / "new"
     return [_parse(p.read_bytes()) for p in sorted(folder.iterdir())] if folder.exists() else []
+
+
+def _uid(message: EmailMessage) -> str:
+    """The UID of the event in the message's invite.ics."""
+    [attachment] = message.iter_attachments()
+    [event] = Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    return str(event["UID"])
 
 
 def _row(app: App, row_id: int) -> OutboxMessage:
@@ -129,6 +136,39 @@ def test_invites_in_the_maildir_parse_back(planned_app: App) -> None:
     assert calendar.walk("VTIMEZONE")
 
 
+def test_each_recipient_reads_their_own_steps_first(planned_app: App) -> None:
+    """The rektor and the area head of one dialog each get their own steps under
+    "Dina förberedelser" and the other's under "Övriga förberedelser"."""
+    app = planned_app
+    assert dispatch(app).sent == 80
+    with app.db.session() as session:
+        dialog = session.scalars(select(Dialog).where(Dialog.participant.has(email=RECTOR))).one()
+        assert dialog.organizer.email == HEAD
+        steps = {item.key: item for item in dialog.checklist}
+        assert steps["quality_report"].assignee_id == dialog.participant_id
+        assert steps["questions"].assignee_id == dialog.organizer_id
+        rector_step, head_step = steps["quality_report"].title, steps["questions"].title
+        uid = dialog.ical_uid
+    assert rector_step.startswith("Uppdatera kvalitetsrapporten")
+    assert head_step == "Förbered frågor till dialogen"
+
+    def plain_text(address: str) -> str:
+        [message] = [m for m in _maildir(app) if address in str(m["To"]) and _uid(m) == uid]
+        [plain] = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+        text = plain.get_content()
+        for needle in ("Dina förberedelser", "Övriga förberedelser", rector_step, head_step):
+            assert text.count(needle) == 1, (address, needle)
+        return text
+
+    rector = plain_text(RECTOR)
+    mine, others = rector.index("Dina förberedelser"), rector.index("Övriga förberedelser")
+    assert mine < rector.index(rector_step) < others < rector.index(head_step)
+
+    head = plain_text(HEAD)
+    mine, others = head.index("Dina förberedelser"), head.index("Övriga förberedelser")
+    assert mine < head.index(head_step) < others < head.index(rector_step)
+
+
 def test_enqueue_with_the_same_key_twice_gives_one_row(app: App) -> None:
     now = app.clock.now()
     with app.db.session() as session:
@@ -166,13 +206,9 @@ def test_two_dispatchers_at_once_send_each_message_once(
     planned_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
     """Two processes (own engine, own transport) drain the same outbox into one Maildir."""
-    config = tmp_path / "two-workers"
-    config.mkdir()
-    (config / "config.toml").write_text(
-        f'[database]\nurl = "{planned_url}"\n\n[mail.maildir]\npath = "mail"\n',
-        encoding="utf-8",
-    )
-    settings = load_settings(config / "config.toml", environ={})
+    folder = tmp_path / "two-workers"
+    folder.mkdir()
+    settings = load_settings(write_config(folder, planned_url), environ={})
     apps = [
         build(settings, clock=clock, transport=MaildirTransport(settings.maildir_path))
         for _ in range(2)
@@ -240,60 +276,32 @@ def test_a_stale_sending_row_is_recovered_and_not_stored_twice(app: App) -> None
     ]
 
 
-def test_the_maildir_transport_stores_a_message_id_once(tmp_path: Path) -> None:
-    transport = MaildirTransport(tmp_path / "box")
-    for _ in range(3):
-        transport.send(_simple("same"))
-    transport.close()  # forgets its index; the next send reads the folder again
-    transport.send(_simple("same"))
-    assert len(list((tmp_path / "box" / "new").iterdir())) == 1
-
-
 # -- a real SMTP server that answers as told ---------------------------------------------
 
 
-class _Handler:
-    """Answers DATA with ``reply``; keeps what it accepted."""
-
-    def __init__(self) -> None:
-        self.reply = "250 OK"
-        self.received: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        if self.reply.startswith("250"):
-            self.received.append(_parse(envelope.original_content or envelope.content))
-        return self.reply
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[_Handler, int]]:
-    handler = _Handler()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
+def smtp(smtp_server: Callable[..., Controller]) -> tuple[Collector, int]:
+    """A collecting SMTP server: its handler (answers as told) and its port."""
+    handler = Collector()
+    return handler, smtp_server(handler).port
 
 
 def _smtp_app(folder: Path, db_url: str, clock: FixedClock, port: int, max_attempts: int) -> App:
     folder.mkdir(exist_ok=True)
-    config = folder / "config.toml"
-    config.write_text(
-        f'[database]\nurl = "{db_url}"\n\n'
-        f'[mail]\ntransport = "smtp"\nmax_attempts = {max_attempts}\nretry_base_seconds = 60\n\n'
-        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n',
-        encoding="utf-8",
+    config = write_config(
+        folder,
+        db_url,
+        transport="smtp",
+        extra=(
+            f"max_attempts = {max_attempts}\nretry_base_seconds = 60\n\n"
+            f'[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        ),
     )
-    settings: Settings = load_settings(config, environ={})
+    settings = load_settings(config, environ={})
+    assert settings.mail.transport == "smtp"
     assert settings.mail.max_attempts == max_attempts
+    assert settings.mail.retry_base_seconds == 60
+    assert (settings.mail.smtp.host, settings.mail.smtp.port) == ("127.0.0.1", port)
     transport = SmtpTransport(
         "127.0.0.1", port, security="none", username=None, password=None, timeout=5
     )
@@ -302,7 +310,7 @@ def _smtp_app(folder: Path, db_url: str, clock: FixedClock, port: int, max_attem
 
 @pytest.fixture
 def smtp_app(
-    smtp: tuple[_Handler, int], db_url: str, tmp_path: Path, clock: FixedClock
+    smtp: tuple[Collector, int], db_url: str, tmp_path: Path, clock: FixedClock
 ) -> Iterator[App]:
     app = _smtp_app(tmp_path / "smtp", db_url, clock, smtp[1], max_attempts=3)
     yield app
@@ -310,11 +318,11 @@ def smtp_app(
 
 
 def test_a_temporary_refusal_is_retried_with_doubling_backoff(
-    smtp: tuple[_Handler, int], smtp_app: App, clock: FixedClock
+    smtp: tuple[Collector, int], smtp_app: App, clock: FixedClock
 ) -> None:
     handler, _ = smtp
     app = smtp_app
-    handler.reply = "451 4.3.0 try later"
+    handler.data_reply = "451 4.3.0 try later"
     row_id = _enqueue(app, "later")
 
     report = dispatch(app)
@@ -348,16 +356,16 @@ def test_a_temporary_refusal_is_retried_with_doubling_backoff(
 
     clock.advance(timedelta(days=1))
     assert dispatch(app).failed == 0  # a failed row stays failed
-    assert handler.received == []
+    assert handler.messages() == []
 
     # retry() puts it back, due now, with its attempts counted afresh; then it goes out.
     retry(app, row_id)
     row = _row(app, row_id)
     assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, clock.now())
-    handler.reply = "250 OK"
+    handler.data_reply = None  # the server has recovered
     assert dispatch(app).sent == 1
     assert _row(app, row_id).status == "sent"
-    assert [m["Message-ID"] for m in handler.received] == ["<later@example.se>"]
+    assert [m["Message-ID"] for m in handler.messages()] == ["<later@example.se>"]
 
 
 def test_retry_of_a_row_that_is_not_failed_is_refused(smtp_app: App) -> None:
@@ -369,10 +377,10 @@ def test_retry_of_a_row_that_is_not_failed_is_refused(smtp_app: App) -> None:
 
 
 def test_a_permanent_refusal_fails_at_once(
-    smtp: tuple[_Handler, int], smtp_app: App, clock: FixedClock
+    smtp: tuple[Collector, int], smtp_app: App, clock: FixedClock
 ) -> None:
     handler, _ = smtp
-    handler.reply = "550 5.1.1 no such mailbox"
+    handler.data_reply = "550 5.1.1 no such mailbox"
     row_id = _enqueue(smtp_app, "bounce")
     other = _enqueue(smtp_app, "bounce-too")
     report = dispatch(smtp_app)
@@ -386,10 +394,10 @@ def test_a_permanent_refusal_fails_at_once(
 
 
 def test_max_attempts_from_the_config(
-    smtp: tuple[_Handler, int], db_url: str, tmp_path: Path, clock: FixedClock
+    smtp: tuple[Collector, int], db_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
     handler, port = smtp
-    handler.reply = "451 4.3.0 try later"
+    handler.data_reply = "451 4.3.0 try later"
     app = _smtp_app(tmp_path / "two", db_url, clock, port, max_attempts=2)
     try:
         row_id = _enqueue(app, "twice")
@@ -403,7 +411,7 @@ def test_max_attempts_from_the_config(
 
 
 def test_a_resend_after_a_crash_carries_the_same_message_id(
-    smtp: tuple[_Handler, int], smtp_app: App, clock: FixedClock
+    smtp: tuple[Collector, int], smtp_app: App, clock: FixedClock
 ) -> None:
     handler, _ = smtp
     row_id = _enqueue(smtp_app, "twice-sent")
@@ -411,12 +419,12 @@ def test_a_resend_after_a_crash_carries_the_same_message_id(
     _crash_after_send(smtp_app, row_id, LEASE + timedelta(seconds=1))
     report = dispatch(smtp_app)
     assert (report.recovered, report.sent) == (1, 1)
-    ids = [m["Message-ID"] for m in handler.received]
+    ids = [m["Message-ID"] for m in handler.messages()]
     assert ids == ["<twice-sent@example.se>", "<twice-sent@example.se>"]
 
 
 def test_invites_go_through_smtp_unchanged(
-    smtp: tuple[_Handler, int], planned_url: str, tmp_path: Path, clock: FixedClock
+    smtp: tuple[Collector, int], planned_url: str, tmp_path: Path, clock: FixedClock
 ) -> None:
     handler, port = smtp
     app = _smtp_app(tmp_path / "planned-smtp", planned_url, clock, port, max_attempts=8)
@@ -430,8 +438,8 @@ def test_invites_go_through_smtp_unchanged(
                     .order_by(OutboxMessage.id)
                 )
             )
-        assert [m["Message-ID"] for m in handler.received] == [r.message_id for r in rows]
-        for message in handler.received:
+        assert [m["Message-ID"] for m in handler.messages()] == [r.message_id for r in rows]
+        for message in handler.messages():
             parts = [p.get_content_type() for p in message.walk()]
             assert "text/calendar" in parts
             assert "application/ics" in parts
