@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -99,48 +100,35 @@ class _FileModel(_Section):
     dialogs: DialogSettings = DialogSettings()
 
 
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration, with relative paths resolved. Immutable."""
 
-    __slots__ = ("_file", "database_url", "path", "root", "secrets")
-
-    def __init__(
-        self,
-        model: _FileModel,
-        *,
-        path: Path,
-        database_url: str,
-        secrets: Mapping[str, str],
-    ) -> None:
-        object.__setattr__(self, "_file", model)
-        object.__setattr__(self, "path", path)
-        object.__setattr__(self, "root", path.parent)
-        object.__setattr__(self, "database_url", database_url)
-        object.__setattr__(self, "secrets", dict(secrets))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("Settings are frozen")
-
+    file: _FileModel
     path: Path
-    root: Path
     database_url: str
-    secrets: dict[str, str]
+    secrets: Mapping[str, str]
+
+    @property
+    def root(self) -> Path:
+        """The folder of the configuration file; relative paths start here."""
+        return self.path.parent
 
     @property
     def general(self) -> GeneralSettings:
-        return self._file.general
+        return self.file.general
 
     @property
     def mail(self) -> MailSettings:
-        return self._file.mail
+        return self.file.mail
 
     @property
     def dialogs(self) -> DialogSettings:
-        return self._file.dialogs
+        return self.file.dialogs
 
     @property
     def database(self) -> DatabaseSettings:
-        return self._file.database
+        return self.file.database
 
     @property
     def tz(self) -> ZoneInfo:
@@ -189,7 +177,7 @@ def load_settings(
             ) from None
     url = _resolve_sqlite(url, path.parent)
     secrets = {k: v for k, v in env.items() if k.startswith("STYRHJUL_SMTP_")}
-    return Settings(model, path=path, database_url=url, secrets=secrets)
+    return Settings(model, path, url, secrets)
 
 
 def _resolve_sqlite(url: str, root: Path) -> str:
