@@ -27,9 +27,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pgserver import free_port
+from sqlalchemy import select
 
 from styrhjul.clock import STOCKHOLM
+from styrhjul.db.models import Dialog, OrgUnit
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party, Sender
+from styrhjul.services.context import App
 
 __all__ = [
     "CONTROLLER",
@@ -51,6 +54,18 @@ __all__ = [
 
 # Tuesday 1 September 2026, 09:00 in Stockholm: before round 1 of 2026/27. Every clock starts here.
 START = dt.datetime(2026, 9, 1, 9, 0, tzinfo=STOCKHOLM)
+
+
+def dialog_id_of(app: App, unit_code: str = "vastra-skolan") -> int:
+    """The id of the (single planned) dialog of a unit."""
+    with app.db.session() as session:
+        found = session.scalar(
+            select(Dialog.id)
+            .join(OrgUnit, Dialog.unit_id == OrgUnit.id)
+            .where(OrgUnit.code == unit_code)
+        )
+    assert found is not None, f"no dialog for {unit_code}"
+    return found
 
 
 def write_config(folder: Path, db_url: str, extra: str = "", transport: str = "maildir") -> Path:

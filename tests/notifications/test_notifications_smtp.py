@@ -157,26 +157,33 @@ def test_a_stopped_server_is_temporary(smtp_server: StartServer, renderer: Rende
     assert not failure.value.permanent
 
 
-def test_starttls_and_login(
-    smtp_server: StartServer, renderer: Renderer, certificate: Certificate
-) -> None:
-    handler = Collector()
+def _starttls_transport(
+    smtp_server: StartServer, handler: Collector, certificate: Certificate, *, password: str
+) -> SmtpTransport:
+    """A server that requires STARTTLS and login, and a transport that logs in as styrhjul."""
     server = smtp_server(
         handler,
         tls_context=certificate.server_context(),
         require_starttls=True,
         authenticator=accept_styrhjul,
     )
-    transport = SmtpTransport(
+    return SmtpTransport(
         "127.0.0.1",
         server.port,
         security="starttls",
         username="styrhjul",
-        password="hemligt",
+        password=password,
         timeout=TIMEOUT,
         local_hostname="styrhjul.test",
         ssl_context=certificate.client_context(),
     )
+
+
+def test_starttls_and_login(
+    smtp_server: StartServer, renderer: Renderer, certificate: Certificate
+) -> None:
+    handler = Collector()
+    transport = _starttls_transport(smtp_server, handler, certificate, password="hemligt")
     transport.send(message_for("outbox:1", renderer))
     transport.close()
     assert len(handler.envelopes) == 1
@@ -185,22 +192,7 @@ def test_starttls_and_login(
 def test_wrong_password_is_temporary(
     smtp_server: StartServer, renderer: Renderer, certificate: Certificate
 ) -> None:
-    server = smtp_server(
-        Collector(),
-        tls_context=certificate.server_context(),
-        require_starttls=True,
-        authenticator=accept_styrhjul,
-    )
-    transport = SmtpTransport(
-        "127.0.0.1",
-        server.port,
-        security="starttls",
-        username="styrhjul",
-        password="fel",
-        timeout=TIMEOUT,
-        local_hostname="styrhjul.test",
-        ssl_context=certificate.client_context(),
-    )
+    transport = _starttls_transport(smtp_server, Collector(), certificate, password="fel")
     with pytest.raises(DeliveryFailed, match="cannot log in: 535") as failure:
         transport.send(message_for("outbox:1", renderer))
     assert not failure.value.permanent  # the operator fixes the password; then it goes out

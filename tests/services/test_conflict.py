@@ -8,9 +8,10 @@ from datetime import datetime, time
 
 import pytest
 from sqlalchemy import func, select
+from support import dialog_id_of
 
 from styrhjul.clock import STOCKHOLM
-from styrhjul.db.models import AuditEvent, Dialog, OrgUnit, OutboxMessage
+from styrhjul.db.models import AuditEvent, OutboxMessage
 from styrhjul.errors import ConflictError, TransitionRefused
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import cancel, dialog_transaction, fire, postpone
@@ -19,17 +20,6 @@ from styrhjul.services.views import dialog_detail
 SECRETARY = "sekreterare.ledningsgrupp@example.se"
 HEAD = "verksamhetschef.grundskola-norr@example.se"
 DIRECTOR = "utbildningsdirektor@example.se"
-
-
-def _dialog_id(app: App, unit_code: str = "vastra-skolan") -> int:
-    with app.db.session() as session:
-        found = session.scalar(
-            select(Dialog.id)
-            .join(OrgUnit, Dialog.unit_id == OrgUnit.id)
-            .where(OrgUnit.code == unit_code)
-        )
-    assert found is not None
-    return found
 
 
 def _audit_triggers(app: App, dialog_id: int) -> list[str]:
@@ -55,7 +45,7 @@ def _outbox_count(app: App, kind: str) -> int:
 
 def test_a_stale_expected_version_is_refused(planned_app: App) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     read = dialog_detail(app, dialog_id).dialog.version
 
     with dialog_transaction(app, dialog_id, expected_version=read) as (_, dialog):
@@ -77,7 +67,7 @@ def test_a_stale_expected_version_is_refused(planned_app: App) -> None:
 
 def test_services_refuse_a_stale_expected_version(planned_app: App) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     read = dialog_detail(app, dialog_id).dialog.version
     with dialog_transaction(app, dialog_id) as (_, dialog):
         dialog.location = "Aulan"
@@ -111,7 +101,7 @@ def _read_then_write_after_b_commits(app: App, dialog_id: int, write: str) -> No
 
 def test_a_transition_made_on_a_stale_read_is_refused(planned_app: App) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     with pytest.raises(ConflictError, match=f"dialog {dialog_id} was changed by someone else"):
         _read_then_write_after_b_commits(app, dialog_id, "cancel")
     detail = dialog_detail(app, dialog_id)
@@ -126,7 +116,7 @@ def test_a_transition_made_on_a_stale_read_is_refused(planned_app: App) -> None:
 
 def test_a_field_change_made_on_a_stale_read_saves_nothing(planned_app: App) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     before = dialog_detail(app, dialog_id)
     with pytest.raises(ConflictError):
         _read_then_write_after_b_commits(app, dialog_id, "location")
@@ -158,7 +148,7 @@ def _run_together(workers: list[Callable[[], object]]) -> list[object]:
 def test_two_threads_that_both_read_before_writing(planned_app: App) -> None:
     """Both load the dialog, then both cancel it: exactly one wins, the other conflicts."""
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     both_loaded = threading.Barrier(2, timeout=30)
 
     def worker() -> str:
@@ -178,7 +168,7 @@ def test_two_threads_that_both_read_before_writing(planned_app: App) -> None:
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_threads_cancel_at_the_same_time(planned_app: App, attempt: int) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     start = threading.Barrier(2, timeout=30)
 
     def worker() -> str:
@@ -200,7 +190,7 @@ def test_two_threads_cancel_at_the_same_time(planned_app: App, attempt: int) -> 
 def test_postpone_and_cancel_race(planned_app: App) -> None:
     """Two different changes at once: one is applied whole, the other not at all."""
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     before = dialog_detail(app, dialog_id)
     day = app.calendar.add_working_days(before.dialog.starts_at.date(), 5)
     new_start = datetime.combine(day, time(13, 0), tzinfo=STOCKHOLM)

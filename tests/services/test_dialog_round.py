@@ -10,10 +10,11 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
+from support import dialog_id_of
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.db.models import AuditEvent, Dialog, OrgUnit, OutboxMessage
+from styrhjul.db.models import AuditEvent, Dialog, OutboxMessage
 from styrhjul.errors import InputError, NotFound, PermissionDenied, TransitionRefused
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import (
@@ -46,17 +47,6 @@ def _dialogs(app: App) -> list[Dialog]:
         for dialog in found:  # load what the assertions read before the session ends
             _ = dialog.checklist, dialog.organizer, dialog.unit
         return found
-
-
-def _dialog_id(app: App, unit_code: str = UNIT) -> int:
-    with app.db.session() as session:
-        found = session.scalar(
-            select(Dialog.id)
-            .join(OrgUnit, Dialog.unit_id == OrgUnit.id)
-            .where(OrgUnit.code == unit_code)
-        )
-    assert found is not None
-    return found
 
 
 def _local(instant: datetime) -> datetime:
@@ -125,7 +115,7 @@ def test_due_dates_fall_on_working_days_before_the_dialog(planned_app: App) -> N
 
 def test_assignees_are_the_rektor_and_the_area_head(planned_app: App) -> None:
     app = planned_app
-    detail = dialog_detail(app, _dialog_id(app))
+    detail = dialog_detail(app, dialog_id_of(app))
     by_key = {s.key: s.assignee for s in detail.checklist}
     assert by_key == {
         "quality_report": RECTOR,
@@ -180,7 +170,7 @@ def test_next_round(app: App, clock: FixedClock) -> None:
 
 def test_the_whole_life_of_a_dialog(planned_app: App, clock: FixedClock) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     detail = dialog_detail(app, dialog_id)
     prepare_at = detail.prepare_at
     starts_at = detail.dialog.starts_at
@@ -313,7 +303,7 @@ def test_a_dialog_without_agreements_closes_after_it_is_held(
     planned_app: App, clock: FixedClock
 ) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     detail = dialog_detail(app, dialog_id)
     clock.set(detail.prepare_at)
     open_due_preparations(app)
@@ -335,7 +325,7 @@ def test_unknown_dialog_is_not_found(app: App) -> None:
 
 def test_audit_rows_cannot_be_changed_or_deleted(planned_app: App) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     before = _audit(app, dialog_id)
     engine = app.db.engine
     for statement in (
@@ -365,7 +355,7 @@ def test_postpone_moves_times_and_sends_updated_invites(
     planned_app: App, clock: FixedClock
 ) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     old = dialog_detail(app, dialog_id)
     # Across the change to winter time (25 October 2026): still 13:00 on the wall clock.
     new_start = datetime(2026, 11, 3, 13, 0, tzinfo=STOCKHOLM)
@@ -402,7 +392,7 @@ def test_postpone_keeps_the_dates_of_steps_already_done(
     planned_app: App, clock: FixedClock
 ) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     old = dialog_detail(app, dialog_id)
     clock.set(old.prepare_at)
     open_due_preparations(app)
@@ -423,7 +413,7 @@ def test_postpone_keeps_the_dates_of_steps_already_done(
 
 def test_postpone_refusals(planned_app: App, clock: FixedClock) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     saturday = datetime(2026, 10, 24, 9, 0, tzinfo=STOCKHOLM)
     with pytest.raises(InputError, match="2026-10-24 is not a working day") as caught:
         postpone(app, dialog_id, actor=HEAD, starts_at=saturday, reason="helg")
@@ -462,7 +452,7 @@ def test_postpone_refusals(planned_app: App, clock: FixedClock) -> None:
 
 def test_cancel_queues_cancellations(planned_app: App) -> None:
     app = planned_app
-    dialog_id = _dialog_id(app)
+    dialog_id = dialog_id_of(app)
     uid = dialog_detail(app, dialog_id).ical_uid
     with pytest.raises(InputError, match="reason"):
         cancel(app, dialog_id, actor=DIRECTOR, reason="")
