@@ -44,14 +44,17 @@ class Source:
         return error_cls(message, file=self.path, line=line_of(self.text, key), key=dotted(key))
 
 
-def read_toml(path: Path, error_cls: type[InputError]) -> tuple[Source, dict[str, Any]]:
-    """Read and parse ``path``; a missing file or bad TOML raises ``error_cls``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error_cls("file not found", file=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error_cls(f"cannot read file: {exc}", file=path) from None
+def read_toml(
+    path: Path, error_cls: type[InputError], *, text: str | None = None
+) -> tuple[Source, dict[str, Any]]:
+    """Read and parse ``path`` (or ``text`` as if read from it); bad TOML raises ``error_cls``."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise error_cls("file not found", file=path) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise error_cls(f"cannot read file: {exc}", file=path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -59,3 +59,17 @@ PARENT_KINDS: dict[str, frozenset[str]] = {
     "team": frozenset({"unit"}),
 }
 """Which kind of unit each kind may sit under."""
+
+INSTANCE_KINDS = ("process", "dialog", "assignment", "meeting")
+"""What a workflow instance is: a plain process (budget cycle, VP, quality report), a
+performance dialog, a plan assignment (VP-uppdrag) or a meeting of a group (LG, SG)."""
+
+AGENDA_KINDS = ("information", "dialog", "decision")
+"""Kinds of agenda item at a meeting: information (with a presenter), dialog, decision."""
+
+COMPARATORS = ("at_least", "at_most")
+"""How a scorecard measure's target reads: "minst 97 %" is at_least, "högst 2 %" at_most."""
+
+ASSIGNMENT_MEMBER_ROLES = ("steering_group", "support")
+"""How a person takes part in a plan assignment: in its steering group, or as support
+(a department head shaping the support)."""

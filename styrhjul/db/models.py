@@ -1,9 +1,12 @@
 """The tables. Due times are columns; every state change leaves an audit row.
 
 Organisation: :class:`OrgUnit` (a tree), :class:`Person`, :class:`RoleAssignment` (with
-validity dates). Work: :class:`Dialog` (one performance dialog, verksamhetsdialog, of a
-dialog round, dialogrunda) with its :class:`ChecklistItem` steps and :class:`Agreement`
-rows. Cross-cutting: :class:`AuditEvent` (append-only, enforced by a database trigger) and
+validity dates). Work: :class:`Instance` (any workflow instance) with its
+:class:`ChecklistItem` steps and :class:`Agreement` rows; :class:`Dialog` is the instance
+subtype for one performance dialog (verksamhetsdialog) of a dialog round (dialogrunda);
+:mod:`styrhjul.db.governance` holds the other subtypes (assignments, meetings) and the
+scorecard. :class:`WorkflowSource` keeps every definition version in use. Cross-cutting:
+:class:`AuditEvent` (append-only, enforced by a database trigger) and
 :class:`OutboxMessage` (the transactional outbox).
 """
 
@@ -27,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from styrhjul.db.types import UTCDateTime
-from styrhjul.vocabulary import ROLES, SCHOOL_FORMS, UNIT_KINDS
+from styrhjul.vocabulary import INSTANCE_KINDS, ROLES, SCHOOL_FORMS, UNIT_KINDS
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -101,37 +104,41 @@ class RoleAssignment(Base):
     unit: Mapped[OrgUnit] = relationship()
 
 
-class Dialog(Base):
-    """One performance dialog (verksamhetsdialog) of a dialog round, as a workflow instance.
+class Instance(Base):
+    """A running workflow instance of any kind: a dialog, a plan assignment, a meeting, a process.
 
-    ``version`` is the optimistic-concurrency column: a write that read an older version
-    fails instead of overwriting someone else's change.
+    ``kind`` says which subtype table holds the rest (joined-table inheritance); a plain
+    process (the budget cycle, the VP process, a quality report) needs none. ``key`` is the
+    natural key planning uses to stay idempotent. The event columns (``starts_at`` ...
+    ``ical_sequence``) are set for instances that take place at a time: dialogs, meetings,
+    and processes anchored to a date. ``version`` is the optimistic-concurrency column: a
+    write that read an older version fails instead of overwriting someone else's change.
+    ``workflow_version`` is the definition version the instance started with, and keeps.
     """
 
-    __tablename__ = "dialog"
+    __tablename__ = "instance"
     __table_args__ = (
-        UniqueConstraint("level", "school_year", "round_no", "unit_id", name="round_unit"),
-        CheckConstraint("round_no >= 1", name="round_no"),
-        CheckConstraint("ends_at > starts_at", name="span"),
-        Index("ix_dialog_state_prepare_at", "state", "prepare_at"),
+        CheckConstraint(_in("kind", INSTANCE_KINDS), name="kind"),
+        CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="span"),
+        Index("ix_instance_state_prepare_at", "state", "prepare_at"),
+        Index("ix_instance_workflow_state", "workflow", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(300), unique=True)
     workflow: Mapped[str] = mapped_column(String(64))
     workflow_version: Mapped[int] = mapped_column(Integer)
-    level: Mapped[str] = mapped_column(String(40))
-    school_year: Mapped[str] = mapped_column(String(7))
-    round_no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    host_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
-    organizer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    participant_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    school_year: Mapped[str | None] = mapped_column(String(7))
     state: Mapped[str] = mapped_column(String(40))
-    starts_at: Mapped[datetime]
-    ends_at: Mapped[datetime]
-    prepare_at: Mapped[datetime]
-    location: Mapped[str] = mapped_column(String(200))
-    ical_uid: Mapped[str] = mapped_column(String(200), unique=True)
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    prepare_at: Mapped[datetime | None]
+    location: Mapped[str | None] = mapped_column(String(200))
+    ical_uid: Mapped[str | None] = mapped_column(String(200), unique=True)
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
     minutes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
@@ -139,62 +146,132 @@ class Dialog(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     unit: Mapped[OrgUnit] = relationship(foreign_keys=[unit_id])
+    parent: Mapped[Instance | None] = relationship(remote_side="Instance.id")
+    checklist: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="instance",
+        order_by="ChecklistItem.position",
+        cascade="all, delete-orphan",
+    )
+    agreements: Mapped[list[Agreement]] = relationship(
+        back_populates="instance",
+        order_by="Agreement.position",
+        cascade="all, delete-orphan",
+        foreign_keys="Agreement.instance_id",
+    )
+
+    __mapper_args__ = {  # noqa: RUF012 - SQLAlchemy's API
+        "version_id_col": version,
+        "polymorphic_on": kind,
+        "polymorphic_identity": "process",
+    }
+
+
+class Dialog(Instance):
+    """One performance dialog (verksamhetsdialog) of a dialog round (dialogrunda)."""
+
+    __tablename__ = "dialog"
+    __table_args__ = (CheckConstraint("round_no >= 1", name="round_no"),)
+
+    id: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(40))
+    round_no: Mapped[int] = mapped_column(Integer)
+    host_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+
     host_unit: Mapped[OrgUnit] = relationship(foreign_keys=[host_unit_id])
     organizer: Mapped[Person] = relationship(foreign_keys=[organizer_id])
     participant: Mapped[Person] = relationship(foreign_keys=[participant_id])
-    checklist: Mapped[list[ChecklistItem]] = relationship(
-        back_populates="dialog", order_by="ChecklistItem.position", cascade="all, delete-orphan"
-    )
-    agreements: Mapped[list[Agreement]] = relationship(
-        back_populates="dialog", order_by="Agreement.position", cascade="all, delete-orphan"
-    )
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's API
+    __mapper_args__ = {"polymorphic_identity": "dialog"}  # noqa: RUF012 - SQLAlchemy's API
 
 
 class ChecklistItem(Base):
-    """A preparation step with its due, reminder and escalation instants."""
+    """A step of an instance, with its due, reminder and escalation instants.
+
+    ``remind_at`` and ``escalate_at`` hold the next instant something is due (NULL when
+    nothing more is): the daemon's tick finds work by comparing them with the clock.
+    ``escalation_level`` counts how far up the chain of command the step has gone.
+    ``origin`` says what raised it: the definition, a rule, a chain from another instance.
+    """
 
     __tablename__ = "checklist_item"
     __table_args__ = (
-        UniqueConstraint("dialog_id", "key", name="dialog_key"),
+        UniqueConstraint("instance_id", "key", name="instance_key"),
+        CheckConstraint("escalation_level >= 0", name="escalation_level"),
         Index("ix_checklist_item_open_due", "done_at", "due_at"),
+        Index("ix_checklist_item_open_remind", "done_at", "remind_at"),
+        Index("ix_checklist_item_open_escalate", "done_at", "escalate_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dialog_id: Mapped[int] = mapped_column(ForeignKey("dialog.id", ondelete="CASCADE"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(300))
     assignee_role: Mapped[str] = mapped_column(String(40))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     required: Mapped[bool] = mapped_column(Boolean)
+    origin: Mapped[str] = mapped_column(String(200), default="definition")
     due_at: Mapped[datetime]
-    remind_at: Mapped[datetime]
-    escalate_at: Mapped[datetime]
+    remind_at: Mapped[datetime | None]
+    escalate_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(254))
 
-    dialog: Mapped[Dialog] = relationship(back_populates="checklist")
+    instance: Mapped[Instance] = relationship(back_populates="checklist")
     assignee: Mapped[Person | None] = relationship()
 
 
 class Agreement(Base):
-    """What a dialog agreed (överenskommelse): an action with an owner and a due date."""
+    """An agreed action (överenskommelse) of a dialog or meeting: owner and due date.
+
+    It is open until it is done, or carried over to a later instance (``carried_to_id``),
+    such as the next meeting of the same group.
+    """
 
     __tablename__ = "agreement"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dialog_id: Mapped[int] = mapped_column(ForeignKey("dialog.id", ondelete="CASCADE"), index=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instance.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     due_on: Mapped[date] = mapped_column(Date)
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(254))
+    carried_to_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"))
 
-    dialog: Mapped[Dialog] = relationship(back_populates="agreements")
+    instance: Mapped[Instance] = relationship(
+        back_populates="agreements", foreign_keys=[instance_id]
+    )
     owner: Mapped[Person] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.done_at is None and self.carried_to_id is None
+
+
+class WorkflowSource(Base):
+    """The text of every workflow definition version that ever started an instance.
+
+    A running instance keeps the version it started with, even after the file on disk
+    changed: its machine is rebuilt from the text stored here.
+    """
+
+    __tablename__ = "workflow_source"
+    __table_args__ = (UniqueConstraint("name", "version", name="name_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[datetime]
 
 
 class AuditEvent(Base):

@@ -1,10 +1,18 @@
 """Workflow definitions: the TOML schema, its loading, and the checks that run on load.
 
-A definition declares states, transitions (trigger, sources, destination, guard names,
-the roles that may fire it), checklist steps with due dates relative to the event, and
-the schedule of its rounds. Every name is checked when the file is loaded: an unknown
-state, guard or role, an unreachable state, a transition out of a final state or a step
-due after the event it prepares stops the load with the file, line and key.
+A definition declares what kind of instance it drives (a dialog, a plan assignment, a
+meeting, a process), its states, transitions (trigger, sources, destination, guard names,
+the roles that may fire it and those that may override a refused guard with a reason),
+checklist steps (assignee by role relative to the instance, due date relative to an
+anchor), reminders and escalation, and for dialogs the schedule of their rounds.
+
+Anchors: ``start`` is the instance's event (a dialog's or meeting's start, a process's
+deadline), ``created`` the moment the instance was created, ``state:NAME`` the moment it
+entered state NAME; a step anchored there is raised when the instance enters it.
+
+Every name is checked when the file is loaded: an unknown state, guard, role or anchor,
+an unreachable state, a transition out of a final state or a step due after the event it
+prepares stops the load with the file, line and key.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -23,8 +31,8 @@ from styrhjul.engine.guards import GUARDS
 from styrhjul.errors import DefinitionError
 from styrhjul.tomlpos import PathPart
 from styrhjul.validation import Source, StrictModel, read_toml, validate
+from styrhjul.vocabulary import INSTANCE_KINDS, SYSTEM
 from styrhjul.vocabulary import ROLES as PERSON_ROLES
-from styrhjul.vocabulary import SYSTEM
 
 ROLES = frozenset({*PERSON_ROLES, SYSTEM})
 """Roles a definition may name: every person's role, and ``system`` (Styrhjul itself)."""
@@ -34,12 +42,22 @@ STAY = "="
 """A destination of ``"="`` keeps the state (a reflexive transition such as postpone)."""
 
 
+START = "start"
+CREATED = "created"
+STATE_ANCHOR = "state:"
+"""Anchors a step's due date may count from (see the module docstring)."""
+
+InstanceKind = Literal["process", "dialog", "assignment", "meeting"]
+assert set(InstanceKind.__args__) == set(INSTANCE_KINDS)  # type: ignore[attr-defined]
+
+
 class WorkflowHeader(StrictModel):
-    """``[workflow]``: identity and initial state."""
+    """``[workflow]``: identity, the kind of instance it drives, and the initial state."""
 
     name: Annotated[str, Field(pattern=NAME)]
     version: Annotated[int, Field(ge=1)]
     title: str
+    kind: InstanceKind
     initial: str
 
 
@@ -60,24 +78,54 @@ class TransitionSpec(StrictModel):
     dest: str
     conditions: list[str] = Field(default_factory=list)
     roles: Annotated[list[str], Field(min_length=1)]
+    override_roles: list[str] = Field(default_factory=list)
+    """Roles that may fire the transition although a condition refuses, giving a reason."""
 
 
 class TimingSpec(StrictModel):
-    """``[timing]``: when preparation opens, reminders go out and steps escalate."""
+    """``[timing]``: when preparation opens, reminders go out and steps escalate.
 
-    prepare_working_days_before: Annotated[int, Field(ge=1, le=120)]
-    remind_working_days_before_due: Annotated[int, Field(ge=0, le=30)]
-    escalate_working_days_after_due: Annotated[int, Field(ge=0, le=30)]
+    A step overdue by ``escalate_working_days_after_due`` working days is escalated to the
+    assignee's superior; by ``escalate_again_working_days_after_due`` to the next level up.
+    """
+
+    prepare_working_days_before: Annotated[int, Field(ge=1, le=120)] | None = None
+    remind_working_days_before_due: Annotated[int, Field(ge=0, le=30)] = 2
+    escalate_working_days_after_due: Annotated[int, Field(ge=0, le=30)] = 2
+    escalate_again_working_days_after_due: Annotated[int, Field(ge=1, le=60)] | None = None
 
 
 class StepSpec(StrictModel):
-    """``[[step]]``: one checklist item, assigned by role relative to the instance."""
+    """``[[step]]``: one checklist item, assigned by role relative to the instance.
+
+    ``of`` says whose role: ``unit`` (the instance's unit, or the nearest unit above it
+    with a holder, so "area_head" of a school is the head of its area) or the code of a
+    unit (``lg`` for "the secretary of LG"). The due date counts working days before or
+    after the ``anchor``; exactly one of the two offsets is given.
+    """
 
     key: Annotated[str, Field(pattern=NAME)]
     title: str
     assignee: str
-    due_working_days_before: int
+    of: str = "unit"
+    anchor: str = START
+    due_working_days_before: int | None = None
+    due_working_days_after: int | None = None
     required: bool = True
+
+    @property
+    def offset(self) -> int:
+        """Working days from the anchor to the due date (negative: before it)."""
+        if self.due_working_days_before is not None:
+            return -self.due_working_days_before
+        return self.due_working_days_after or 0
+
+    @property
+    def raised_in(self) -> str | None:
+        """The state whose entry raises this step, or None when it comes with the instance."""
+        return (
+            self.anchor.removeprefix(STATE_ANCHOR) if self.anchor.startswith(STATE_ANCHOR) else None
+        )
 
 
 class RoundSpec(StrictModel):
@@ -114,9 +162,9 @@ class DefinitionFile(StrictModel):
     workflow: WorkflowHeader
     state: Annotated[list[StateSpec], Field(min_length=1)]
     transition: Annotated[list[TransitionSpec], Field(min_length=1)]
-    timing: TimingSpec
+    timing: TimingSpec = Field(default_factory=TimingSpec)
     step: list[StepSpec] = Field(default_factory=list)
-    schedule: ScheduleSpec
+    schedule: ScheduleSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +183,31 @@ class WorkflowDefinition:
         return self.spec.workflow.version
 
     @property
+    def kind(self) -> str:
+        return self.spec.workflow.kind
+
+    @property
+    def schedule(self) -> ScheduleSpec:
+        """The dialog schedule (checked on load to exist for every dialog workflow)."""
+        assert self.spec.schedule is not None, f"{self.name} has no [schedule]"
+        return self.spec.schedule
+
+    @property
+    def prepare_working_days(self) -> int:
+        days = self.spec.timing.prepare_working_days_before
+        assert days is not None, f"{self.name} has no [timing] prepare_working_days_before"
+        return days
+
+    def steps_raised_in(self, state: str | None) -> list[StepSpec]:
+        """The steps created with the instance (``None``) or on entering ``state``."""
+        return [s for s in self.spec.step if s.raised_in == state]
+
+    def transition(self, trigger: str, state: str) -> TransitionSpec | None:
+        return next(
+            (t for t in self.spec.transition if t.trigger == trigger and state in t.source), None
+        )
+
+    @property
     def final_states(self) -> frozenset[str]:
         return frozenset(s.name for s in self.spec.state if s.final)
 
@@ -142,15 +215,15 @@ class WorkflowDefinition:
         return next((s.title for s in self.spec.state if s.name == name), name)
 
     def slot_times(self) -> list[time]:
-        return [time.fromisoformat(s) for s in self.spec.schedule.slots]
+        return [time.fromisoformat(s) for s in self.schedule.slots]
 
     def round(self, number: int) -> RoundSpec | None:
-        return next((r for r in self.spec.schedule.round if r.number == number), None)
+        return next((r for r in self.schedule.round if r.number == number), None)
 
 
-def load_definition(path: Path) -> WorkflowDefinition:
-    """Read, validate and check the definition at ``path``."""
-    source, data = read_toml(path, DefinitionError)
+def load_definition(path: Path, text: str | None = None) -> WorkflowDefinition:
+    """Read, validate and check the definition at ``path`` (or ``text``, as if read there)."""
+    source, data = read_toml(path, DefinitionError, text=text)
     spec = validate(source, data, DefinitionFile, DefinitionError)
     _check(spec, source)
     return WorkflowDefinition(spec, source)
@@ -168,6 +241,7 @@ def _check(spec: DefinitionFile, source: Source) -> None:
     _check_states(spec, fail)
     _check_transitions(spec, fail)
     _check_reachable(spec, fail)
+    _check_timing(spec, fail)
     _check_steps(spec, fail)
     _check_schedule(spec, fail)
 
@@ -217,37 +291,93 @@ def _check_transitions(spec: DefinitionFile, fail: Fail) -> None:
                     ("transition", i, "conditions"),
                     f"unknown guard {name!r}; known guards: {', '.join(sorted(GUARDS))}",
                 )
-        for role in tr.roles:
-            if role not in ROLES:
-                raise fail(
-                    ("transition", i, "roles"),
-                    f"unknown role {role!r}; known roles: {', '.join(sorted(ROLES))}",
-                )
+        for key in ("roles", "override_roles"):
+            for role in getattr(tr, key):
+                if role not in ROLES:
+                    raise fail(
+                        ("transition", i, key),
+                        f"unknown role {role!r}; known roles: {', '.join(sorted(ROLES))}",
+                    )
+        if tr.override_roles and not tr.conditions:
+            raise fail(
+                ("transition", i, "override_roles"),
+                f"'{tr.trigger}' has no conditions, so there is nothing to override",
+            )
+
+
+def _check_timing(spec: DefinitionFile, fail: Fail) -> None:
+    timing = spec.timing
+    again = timing.escalate_again_working_days_after_due
+    if again is not None and again <= timing.escalate_working_days_after_due:
+        raise fail(
+            ("timing", "escalate_again_working_days_after_due"),
+            f"the second escalation ({again} working days after due) must come after the first "
+            f"({timing.escalate_working_days_after_due})",
+        )
 
 
 def _check_steps(spec: DefinitionFile, fail: Fail) -> None:
     opens = spec.timing.prepare_working_days_before
+    states = {s.name for s in spec.state}
     for i, step in enumerate(spec.step):
         if step.assignee not in frozenset(PERSON_ROLES):
-            raise fail(("step", i, "assignee"), f"unknown role {step.assignee!r}")
-        if step.due_working_days_before < 0:
             raise fail(
-                ("step", i, "due_working_days_before"),
-                f"step {step.key!r} would be due after the event it prepares",
+                ("step", i, "assignee"),
+                f"unknown role {step.assignee!r}; known roles: {', '.join(PERSON_ROLES)}",
             )
-        if step.due_working_days_before > opens:
+        _check_anchor(step, i, states, fail)
+        if (step.due_working_days_before is None) == (step.due_working_days_after is None):
+            raise fail(
+                ("step", i, "key"),
+                f"step {step.key!r} needs exactly one of due_working_days_before and "
+                "due_working_days_after",
+            )
+        if step.anchor == START and step.offset > 0:
+            key = (
+                "due_working_days_after"
+                if step.due_working_days_after
+                else "due_working_days_before"
+            )
+            raise fail(
+                ("step", i, key), f"step {step.key!r} would be due after the event it prepares"
+            )
+        if step.anchor == START and opens is not None and -step.offset > opens:
             raise fail(
                 ("step", i, "due_working_days_before"),
                 f"step {step.key!r} would be due before preparation opens "
                 f"({opens} working days before the event)",
+            )
+        if step.anchor != START and step.offset < 0:
+            raise fail(
+                ("step", i, "due_working_days_before"),
+                f"step {step.key!r} would be due before its anchor {step.anchor!r} happens",
             )
     keys = [s.key for s in spec.step]
     if (i := _first_duplicate(keys)) is not None:
         raise fail(("step", i, "key"), f"step {keys[i]!r} is defined twice")
 
 
+def _check_anchor(step: StepSpec, i: int, states: set[str], fail: Fail) -> None:
+    state = step.raised_in
+    if step.anchor in (START, CREATED) or (state is not None and state in states):
+        return
+    raise fail(
+        ("step", i, "anchor"),
+        f"unknown anchor {step.anchor!r}; anchors are {START!r}, {CREATED!r} and "
+        f"'{STATE_ANCHOR}NAME' for a state: {', '.join(sorted(states))}",
+    )
+
+
 def _check_schedule(spec: DefinitionFile, fail: Fail) -> None:
     schedule = spec.schedule
+    if spec.workflow.kind != "dialog":
+        if schedule is not None:
+            raise fail(("schedule",), "only a dialog workflow has a [schedule] of rounds")
+        return
+    if schedule is None:
+        raise fail(("workflow", "kind"), "a dialog workflow needs a [schedule] of its rounds")
+    if spec.timing.prepare_working_days_before is None:
+        raise fail(("timing",), "a dialog workflow needs timing.prepare_working_days_before")
     for key in ("host_role", "participant_role"):
         role = getattr(schedule, key)
         if role not in frozenset(PERSON_ROLES):

@@ -19,8 +19,8 @@ class InstanceFacts:
     ref: str
     state: str
     now: datetime
-    starts_at: datetime
-    prepare_at: datetime
+    starts_at: datetime | None = None
+    prepare_at: datetime | None = None
     steps_open_required: tuple[str, ...] = ()
     agreements_total: int = 0
     agreements_open: tuple[int, ...] = ()
@@ -31,7 +31,7 @@ Guard = Callable[[InstanceFacts], str | None]
 
 
 def preparation_window_open(facts: InstanceFacts) -> str | None:
-    if facts.now >= facts.prepare_at:
+    if facts.prepare_at is None or facts.now >= facts.prepare_at:
         return None
     return f"preparation opens {facts.prepare_at.isoformat(timespec='minutes')}"
 
@@ -43,7 +43,7 @@ def checklist_complete(facts: InstanceFacts) -> str | None:
 
 
 def meeting_started(facts: InstanceFacts) -> str | None:
-    if facts.now >= facts.starts_at:
+    if facts.starts_at is None or facts.now >= facts.starts_at:
         return None
     return (
         f"the dialog has not started yet (starts {facts.starts_at.isoformat(timespec='minutes')})"

@@ -19,11 +19,16 @@ from styrhjul.errors import PermissionDenied, TransitionRefused
 
 
 class _Instance:
-    """The model ``transitions`` drives; holds nothing but the facts and the state."""
+    """The model ``transitions`` drives; holds nothing but the facts and the state.
 
-    def __init__(self, facts: InstanceFacts) -> None:
+    ``overriding`` is set when a role allowed to override fires a transition whose
+    condition refuses: the conditions then let it pass (the service audits the reason).
+    """
+
+    def __init__(self, facts: InstanceFacts, *, overriding: bool = False) -> None:
         self.facts = facts
         self.state = facts.state
+        self.overriding = overriding
 
 
 class WorkflowMachine:
@@ -70,19 +75,57 @@ class WorkflowMachine:
             for role in t.roles
         }
 
-    def fire(self, facts: InstanceFacts, trigger: str, actor_roles: Iterable[str]) -> str:
-        """The state after ``trigger``, or a refusal naming state, allowed triggers and reason."""
+    def override_roles(self, trigger: str, state: str) -> set[str]:
+        """The roles that may fire ``trigger`` from ``state`` although a condition refuses."""
+        return {
+            role
+            for t in self.definition.spec.transition
+            if t.trigger == trigger and state in t.source
+            for role in t.override_roles
+        }
+
+    def refusal(self, facts: InstanceFacts, trigger: str) -> str | None:
+        """Why the conditions of ``trigger`` refuse now, or None when they allow it."""
+        reasons = [
+            reason
+            for t in self.definition.spec.transition
+            if t.trigger == trigger and facts.state in t.source
+            for name in t.conditions
+            if (reason := GUARDS[name](facts))
+        ]
+        return "; ".join(reasons) or None
+
+    def fire(
+        self,
+        facts: InstanceFacts,
+        trigger: str,
+        actor_roles: Iterable[str],
+        *,
+        override: bool = False,
+    ) -> str:
+        """The state after ``trigger``, or a refusal naming state, allowed triggers and reason.
+
+        With ``override`` the actor must hold one of the transition's override roles; the
+        conditions are then not asked. The caller records why (see :meth:`refusal`).
+        """
         allowed = self.allowed_triggers(facts.state)
         if trigger not in allowed:
             raise TransitionRefused(facts.ref, trigger, facts.state, allowed)
-        needed = self.roles_for(trigger, facts.state)
         held = set(actor_roles)
+        if override:
+            needed = self.override_roles(trigger, facts.state)
+            if not needed:
+                raise PermissionDenied(f"{facts.ref}: '{trigger}' cannot be overridden")
+        else:
+            needed = self.roles_for(trigger, facts.state)
         if not needed & held:
+            what = "overriding " if override else ""
             raise PermissionDenied(
-                f"{facts.ref}: '{trigger}' needs one of the roles {', '.join(sorted(needed))};"
-                f" the actor holds {', '.join(sorted(held)) or 'none'} here"
+                f"{facts.ref}: {what}'{trigger}' needs one of the roles "
+                f"{', '.join(sorted(needed))}; the actor holds {', '.join(sorted(held)) or 'none'}"
+                " here"
             )
-        model = _Instance(facts)
+        model = _Instance(facts, overriding=override)
         with self._lock:
             self._machine.add_model(model, initial=facts.state)
             try:
@@ -93,19 +136,13 @@ class WorkflowMachine:
                 self._machine.remove_model(model)
         if not moved:
             raise TransitionRefused(
-                facts.ref, trigger, facts.state, allowed, reason=self._why_not(facts, trigger)
+                facts.ref,
+                trigger,
+                facts.state,
+                allowed,
+                reason=self.refusal(facts, trigger) or "a condition is not met",
             )
         return str(model.state)
-
-    def _why_not(self, facts: InstanceFacts, trigger: str) -> str:
-        reasons = [
-            reason
-            for t in self.definition.spec.transition
-            if t.trigger == trigger and facts.state in t.source
-            for name in t.conditions
-            if (reason := GUARDS[name](facts))
-        ]
-        return "; ".join(reasons) or "a condition is not met"
 
 
 class _Condition:
@@ -118,7 +155,7 @@ class _Condition:
     def __call__(self, event: EventData) -> bool:
         model = event.model
         assert isinstance(model, _Instance)
-        return self.guard(model.facts) is None
+        return model.overriding or self.guard(model.facts) is None
 
 
 __all__ = ["STAY", "WorkflowMachine"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from styrhjul.db.models import AuditEvent, Dialog
+from styrhjul.db.models import AuditEvent, Instance
 
 
-def audit_dialog(
+def audit_instance(
     session: Session,
-    dialog: Dialog,
+    instance: Instance,
     *,
     at: datetime,
     actor: str,
@@ -19,21 +20,34 @@ def audit_dialog(
     from_state: str | None,
     reason: str = "",
 ) -> None:
-    """Record who did ``trigger`` to ``dialog`` when, the state before, the state now and why.
+    """Record who did ``trigger`` to ``instance`` when, the state before, the state now and why.
 
-    Touching ``updated_at`` also bumps the dialog's version, so every audited change,
-    even one that keeps the state (a ticked step), conflicts with a concurrent one.
+    The row's entity is the instance's kind ("dialog", "assignment" ...) and its id the
+    instance's id. Touching ``updated_at`` also bumps the instance's version, so every
+    audited change, even one that keeps the state (a ticked step), conflicts with a
+    concurrent one.
     """
-    dialog.updated_at = at
+    instance.updated_at = at
     session.add(
         AuditEvent(
-            entity="dialog",
-            entity_id=dialog.id,
+            entity=instance.kind,
+            entity_id=instance.id,
             at=at,
             actor=actor,
             trigger=trigger,
             from_state=from_state,
-            to_state=dialog.state,
+            to_state=instance.state,
             reason=reason,
+        )
+    )
+
+
+def history(session: Session, instance: Instance) -> list[AuditEvent]:
+    """The instance's audit trail, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == instance.kind, AuditEvent.entity_id == instance.id)
+            .order_by(AuditEvent.id)
         )
     )

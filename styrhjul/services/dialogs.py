@@ -1,8 +1,9 @@
-"""Dialog use cases: hold, close, postpone, cancel, tick the checklist, open preparations.
+"""Dialog use cases: hold, close, postpone, cancel, open preparations.
 
-Each use case is one transaction: load the dialog, build the facts, let the workflow
-machine decide, apply the change, write the audit row and any outbox rows, commit. A write
-that lost a race (the version column moved) becomes a :class:`ConflictError`.
+Each use case is one transaction on the generic instance machinery
+(:mod:`styrhjul.services.instances`) plus what only a dialog has: minutes and agreements
+when held, updated invites when moved or cancelled. Ticking steps and agreements is
+generic and lives there.
 """
 
 from __future__ import annotations
@@ -11,101 +12,27 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
-from styrhjul.db.models import Agreement, ChecklistItem, Dialog
-from styrhjul.engine.guards import InstanceFacts
-from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
-from styrhjul.services.audit import audit_dialog
+from styrhjul.db.models import Agreement, Dialog, Instance
+from styrhjul.errors import ConflictError, InputError, NotFound
 from styrhjul.services.context import App
+from styrhjul.services.instances import fire, instance_transaction
 from styrhjul.services.invites import enqueue_meeting_notice
-from styrhjul.services.org import person_by_email, roles_of
+from styrhjul.services.org import person_by_email
 from styrhjul.services.schedule import step_times
 from styrhjul.vocabulary import SYSTEM
-
-
-def ref(dialog_id: int) -> str:
-    return f"dialog {dialog_id}"
 
 
 @contextmanager
 def dialog_transaction(
     app: App, dialog_id: int, expected_version: int | None = None
 ) -> Iterator[tuple[Session, Dialog]]:
-    """Load a dialog for change; the commit fails with ConflictError if someone got there first."""
-    try:
-        with app.db.session() as session:
-            dialog = session.get(
-                Dialog,
-                dialog_id,
-                options=[selectinload(Dialog.checklist), selectinload(Dialog.agreements)],
-            )
-            if dialog is None:
-                raise NotFound("dialog", dialog_id)
-            if expected_version is not None and dialog.version != expected_version:
-                raise ConflictError(ref(dialog_id), expected_version)
-            read_version = dialog.version
-            yield session, dialog
-            session.flush()
-    except StaleDataError:
-        raise ConflictError(ref(dialog_id), read_version) from None
-
-
-def facts_of(app: App, dialog: Dialog, new_starts_at: datetime | None = None) -> InstanceFacts:
-    return InstanceFacts(
-        ref=ref(dialog.id),
-        state=dialog.state,
-        now=app.clock.now(),
-        starts_at=dialog.starts_at,
-        prepare_at=dialog.prepare_at,
-        steps_open_required=tuple(
-            item.key for item in dialog.checklist if item.required and item.done_at is None
-        ),
-        agreements_total=len(dialog.agreements),
-        agreements_open=tuple(a.id for a in dialog.agreements if a.done_at is None),
-        new_starts_at=new_starts_at,
-    )
-
-
-def actor_roles(app: App, session: Session, dialog: Dialog, actor: str) -> set[str]:
-    """The roles ``actor`` holds for this dialog today (``system`` is Styrhjul itself)."""
-    if actor == SYSTEM:
-        return {SYSTEM}
-    person = person_by_email(session, actor)
-    return roles_of(session, person, dialog.unit, app.clock.today())
-
-
-def fire(
-    app: App,
-    session: Session,
-    dialog: Dialog,
-    trigger: str,
-    actor: str,
-    reason: str = "",
-    *,
-    new_starts_at: datetime | None = None,
-) -> str:
-    """Ask the machine, apply the new state and write the audit row (no commit)."""
-    before = dialog.state
-    dialog.state = app.machine(dialog.workflow).fire(
-        facts_of(app, dialog, new_starts_at),
-        trigger,
-        actor_roles(app, session, dialog, actor),
-    )
-    audit_dialog(
-        session,
-        dialog,
-        at=app.clock.now(),
-        actor=actor,
-        trigger=trigger,
-        from_state=before,
-        reason=reason,
-    )
-    return dialog.state
+    """Load a dialog for change (see :func:`instance_transaction`)."""
+    with instance_transaction(app, dialog_id, expected_version, model=Dialog) as pair:
+        yield pair
 
 
 @dataclass(frozen=True)
@@ -150,72 +77,6 @@ def hold(
         if dialog.agreements:
             state = fire(app, session, dialog, "follow_up", SYSTEM, "agreements recorded")
         return state
-
-
-def complete_agreement(app: App, agreement_id: int, *, actor: str) -> Agreement:
-    """Mark an agreed action done (by its owner, the secretary or the area head)."""
-    return _tick(app, Agreement, agreement_id, actor=actor)
-
-
-def complete_step(app: App, item_id: int, *, actor: str) -> ChecklistItem:
-    """Tick a checklist step; when the last required one is done the dialog becomes ready."""
-    return _tick(app, ChecklistItem, item_id, actor=actor)
-
-
-Tickable = TypeVar("Tickable", Agreement, ChecklistItem)
-_TICKS: dict[type, tuple[str, str]] = {
-    ChecklistItem: ("checklist step", "step_done"),
-    Agreement: ("agreement", "agreement_done"),
-}
-
-
-def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickable:
-    """Mark a step or an agreement done, once, by its owner or someone who may hold the dialog."""
-    kind, trigger = _TICKS[model]
-    with app.db.session() as session:
-        row = session.get(model, ident)
-        if row is None:
-            raise NotFound(kind, ident)
-        dialog_id = row.dialog_id
-    with dialog_transaction(app, dialog_id) as (session, dialog):
-        rows = dialog.checklist if model is ChecklistItem else dialog.agreements
-        row = next(r for r in rows if r.id == ident)
-        owner_id = row.assignee_id if isinstance(row, ChecklistItem) else row.owner_id
-        _require_owner_or_holder(app, session, dialog, actor, owner_id, f"{kind} {ident}")
-        if row.done_at is not None:
-            return row
-        now = app.clock.now()
-        row.done_at, row.done_by = now, actor
-        label = row.key if isinstance(row, ChecklistItem) else str(row.id)
-        audit_dialog(
-            session,
-            dialog,
-            at=now,
-            actor=actor,
-            trigger=trigger,
-            from_state=dialog.state,
-            reason=f"{kind} {label} done",
-        )
-        machine = app.machine(dialog.workflow)
-        if (
-            "mark_ready" in machine.allowed_triggers(dialog.state)
-            and not facts_of(app, dialog).steps_open_required
-        ):
-            fire(app, session, dialog, "mark_ready", SYSTEM, "all required steps done")
-        return row
-
-
-def _require_owner_or_holder(
-    app: App, session: Session, dialog: Dialog, actor: str, owner_id: int | None, what: str
-) -> None:
-    """The owner of a step, or someone who may hold the dialog, may tick it."""
-    if actor == SYSTEM or person_by_email(session, actor).id == owner_id:
-        return
-    if actor_roles(app, session, dialog, actor) & app.machine(dialog.workflow).roles_for("hold"):
-        return
-    raise PermissionDenied(
-        f"{what}: only its owner, the secretary or the area head may mark it done"
-    )
 
 
 def close(
@@ -264,7 +125,7 @@ def postpone(
         duration = dialog.ends_at - dialog.starts_at
         dialog.starts_at = starts_at
         dialog.ends_at = starts_at + duration
-        definition = app.machine(dialog.workflow).definition
+        definition = app.machine(dialog.workflow, dialog.workflow_version).definition
         times = step_times(app, definition, starts_at)
         dialog.prepare_at = times.prepare_at
         for item in dialog.checklist:
@@ -277,7 +138,7 @@ def postpone(
 
 
 def open_due_preparations(app: App) -> list[int]:
-    """Open preparation for every planned dialog whose window has come (the daemon's tick)."""
+    """Open preparation for every instance whose window has come (the daemon's tick)."""
     now = app.clock.now()
     waiting = {
         state for machine in app.machines.values() for state in machine.sources("open_preparation")
@@ -285,18 +146,20 @@ def open_due_preparations(app: App) -> list[int]:
     with app.db.session() as session:
         due = list(
             session.scalars(
-                select(Dialog.id)
-                .where(Dialog.state.in_(waiting), Dialog.prepare_at <= now)
-                .order_by(Dialog.prepare_at, Dialog.id)
+                select(Instance.id)
+                .where(Instance.state.in_(waiting), Instance.prepare_at <= now)
+                .order_by(Instance.prepare_at, Instance.id)
             )
         )
     opened = []
     for dialog_id in due:
         try:
-            with dialog_transaction(app, dialog_id) as (session, dialog):
-                if dialog.state not in waiting:
+            with instance_transaction(app, dialog_id) as (session, instance):
+                if instance.state not in waiting:
                     continue
-                fire(app, session, dialog, "open_preparation", SYSTEM, "preparation window opened")
+                fire(
+                    app, session, instance, "open_preparation", SYSTEM, "preparation window opened"
+                )
                 opened.append(dialog_id)
         except ConflictError:
             continue  # another process opened it first

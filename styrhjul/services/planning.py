@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from styrhjul.calendar import SchoolYear
-from styrhjul.db.models import ChecklistItem, Dialog, OrgUnit, Person
+from styrhjul.db.models import Dialog, OrgUnit, Person
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
-from styrhjul.services.audit import audit_dialog
+from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
+from styrhjul.services.instances import add_step, resolve_assignee
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import ancestors, holder_over, holders, units_of_kind
 from styrhjul.services.schedule import SlotFinder, round_window_start, step_times
@@ -46,7 +47,7 @@ def next_round(app: App, year: SchoolYear | None = None) -> tuple[SchoolYear, in
     today = app.clock.today()
     candidates = [year] if year else [SchoolYear.of(today), SchoolYear.of(today).next()]
     for candidate in candidates:
-        for spec in sorted(definition.spec.schedule.round, key=lambda r: r.number):
+        for spec in sorted(definition.schedule.round, key=lambda r: r.number):
             if round_window_start(app, candidate, spec) >= today:
                 return candidate, spec.number
     where = f"school year {year}" if year else "this or the next school year"
@@ -71,9 +72,9 @@ def plan_round(
     definition = app.machine(DIALOG_ROUND).definition
     spec = definition.round(round_no)
     if spec is None:
-        numbers = ", ".join(str(r.number) for r in definition.spec.schedule.round)
+        numbers = ", ".join(str(r.number) for r in definition.schedule.round)
         raise InputError(f"round {round_no} is not defined; rounds are: {numbers}", key="round")
-    schedule = definition.spec.schedule
+    schedule = definition.schedule
     first_day = round_window_start(app, school_year, spec)
     result = PlanResult(school_year.label, round_no)
     with app.db.session() as session:
@@ -138,11 +139,13 @@ def _create_dialog(
     starts_at: datetime,
     actor: str,
 ) -> Dialog:
-    schedule = definition.spec.schedule
+    schedule = definition.schedule
     now = app.clock.now()
     times = step_times(app, definition, starts_at)
     host_unit = next((u for u in ancestors(session, unit) if u.kind == "area"), unit.parent or unit)
     dialog = Dialog(
+        key=f"{schedule.level}:{school_year.label}:r{round_no}:{unit.code}",
+        title=f"{definition.spec.workflow.title} {unit.name}",
         workflow=definition.name,
         workflow_version=definition.version,
         level=schedule.level,
@@ -165,27 +168,23 @@ def _create_dialog(
         updated_at=now,
     )
     people = {schedule.host_role: host, schedule.participant_role: participant}
-    for position, step in enumerate(definition.spec.step, start=1):
+    for step in definition.steps_raised_in(None):
         due, remind, escalate = times.steps[step.key]
-        assignee = people.get(step.assignee) or holder_over(
-            session, unit, step.assignee, due.date()
-        )
-        dialog.checklist.append(
-            ChecklistItem(
-                position=position,
-                key=step.key,
-                title=step.title,
-                assignee_role=step.assignee,
-                assignee=assignee,
-                required=step.required,
-                due_at=due,
-                remind_at=remind,
-                escalate_at=escalate,
-            )
+        add_step(
+            dialog,
+            key=step.key,
+            title=step.title,
+            assignee_role=step.assignee,
+            assignee=(people.get(step.assignee) if step.of == "unit" else None)
+            or resolve_assignee(session, dialog, step.assignee, step.of, due.date()),
+            required=step.required,
+            due_at=due,
+            remind_at=remind,
+            escalate_at=escalate,
         )
     session.add(dialog)
     session.flush()
-    audit_dialog(
+    audit_instance(
         session,
         dialog,
         at=now,

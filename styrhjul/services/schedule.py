@@ -1,4 +1,4 @@
-"""When things happen around a dialog: its slot, its preparation window, its steps' dates.
+"""When things happen around an instance: a dialog's slot and preparation window, step dates.
 
 Preparation opens, steps fall due, are reminded and escalated on working days of the
 Swedish calendar, at local times in the administration's zone, stored as instants.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from styrhjul.calendar import SchoolYear, local_datetime
-from styrhjul.engine.definition import RoundSpec, WorkflowDefinition
+from styrhjul.engine.definition import START, RoundSpec, TimingSpec, WorkflowDefinition
 from styrhjul.services.context import App
 
 OPENS_AT = time(8, 0)
@@ -27,28 +27,47 @@ class StepTimes:
     steps: dict[str, tuple[datetime, datetime, datetime]]  # key -> (due, remind, escalate)
 
 
-def step_times(app: App, definition: WorkflowDefinition, starts_at: datetime) -> StepTimes:
+def due_times(
+    app: App, timing: TimingSpec, anchor: datetime, offset: int, *, event: bool = True
+) -> tuple[datetime, datetime, datetime]:
+    """Due, reminder and first escalation of a step ``offset`` working days from ``anchor``.
+
+    Before an event (``event``), the reminder never comes before preparation opens, and a
+    step due on the event's own day is due by its start at the latest.
+    """
     cal = app.calendar
     tz = app.clock.tz
+    day = cal.shift_to_working_day(
+        anchor.astimezone(tz).date(), "earlier" if event or offset <= 0 else "later"
+    )
+    due_day = cal.add_working_days(day, offset)
+    remind_day = cal.add_working_days(due_day, -timing.remind_working_days_before_due)
+    if event and timing.prepare_working_days_before is not None:
+        remind_day = max(remind_day, cal.add_working_days(day, -timing.prepare_working_days_before))
+    escalate_day = cal.add_working_days(due_day, timing.escalate_working_days_after_due)
+    due_at = local_datetime(due_day, DUE_AT, tz)
+    if event and offset == 0:
+        due_at = min(due_at, anchor)
+    return (
+        due_at,
+        local_datetime(remind_day, OPENS_AT, tz),
+        local_datetime(escalate_day, OPENS_AT, tz),
+    )
+
+
+def step_times(app: App, definition: WorkflowDefinition, starts_at: datetime) -> StepTimes:
+    """When a dialog starting at ``starts_at`` opens preparation, and its steps' instants."""
     timing = definition.spec.timing
-    day = cal.shift_to_working_day(starts_at.astimezone(tz).date(), "earlier")
-    prepare_day = cal.add_working_days(day, -timing.prepare_working_days_before)
-    steps = {}
-    for step in definition.spec.step:
-        due_day = cal.add_working_days(day, -step.due_working_days_before)
-        remind_day = max(
-            cal.add_working_days(due_day, -timing.remind_working_days_before_due), prepare_day
-        )
-        escalate_day = cal.add_working_days(due_day, timing.escalate_working_days_after_due)
-        due_at = local_datetime(due_day, DUE_AT, tz)
-        if step.due_working_days_before == 0:
-            due_at = min(due_at, starts_at)
-        steps[step.key] = (
-            due_at,
-            local_datetime(remind_day, OPENS_AT, tz),
-            local_datetime(escalate_day, OPENS_AT, tz),
-        )
-    return StepTimes(local_datetime(prepare_day, OPENS_AT, tz), steps)
+    day = app.calendar.shift_to_working_day(starts_at.astimezone(app.clock.tz).date(), "earlier")
+    prepare_day = app.calendar.add_working_days(day, -definition.prepare_working_days)
+    return StepTimes(
+        local_datetime(prepare_day, OPENS_AT, app.clock.tz),
+        {
+            step.key: due_times(app, timing, starts_at, step.offset)
+            for step in definition.steps_raised_in(None)
+            if step.anchor == START
+        },
+    )
 
 
 def round_window_start(app: App, year: SchoolYear, spec: RoundSpec) -> date:

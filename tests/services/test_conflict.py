@@ -14,7 +14,8 @@ from styrhjul.clock import STOCKHOLM
 from styrhjul.db.models import AuditEvent, OutboxMessage
 from styrhjul.errors import ConflictError, TransitionRefused
 from styrhjul.services.context import App
-from styrhjul.services.dialogs import cancel, dialog_transaction, fire, postpone
+from styrhjul.services.dialogs import cancel, dialog_transaction, postpone
+from styrhjul.services.instances import fire
 from styrhjul.services.views import dialog_detail
 
 SECRETARY = "sekreterare.ledningsgrupp@example.se"

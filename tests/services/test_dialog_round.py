@@ -21,12 +21,11 @@ from styrhjul.services.dialogs import (
     AgreementInput,
     cancel,
     close,
-    complete_agreement,
-    complete_step,
     hold,
     open_due_preparations,
     postpone,
 )
+from styrhjul.services.instances import complete_agreement, complete_step
 from styrhjul.services.planning import next_round, plan_round
 from styrhjul.services.views import dialog_detail
 

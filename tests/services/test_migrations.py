@@ -15,8 +15,10 @@ from styrhjul.db.migrate import alembic_config, current_revision, head_revision,
 from styrhjul.db.models import Base
 
 _fresh = itertools.count(1)
-TABLES = {"agreement", "audit_event", "checklist_item", "dialog", "org_unit", "outbox_message",
-          "person", "role_assignment"}  # fmt: skip
+TABLES = {"agenda_item", "agreement", "assignment", "assignment_member", "assignment_unit",
+          "audit_event", "checklist_item", "dialog", "instance", "measure", "meeting",
+          "meeting_attendee", "org_unit", "outbox_message", "outcome", "person",
+          "role_assignment", "workflow_source"}  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

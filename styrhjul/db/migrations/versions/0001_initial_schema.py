@@ -138,6 +138,64 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name=op.f("uq_person_email")),
     )
     op.create_table(
+        "role_assignment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=40), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.CheckConstraint(
+            "role IN ('council_chair', 'board_chair', 'board_member', 'director', 'area_head', 'department_head', 'rektor', 'secretary', 'controller', 'team_leader', 'member')",
+            name=op.f("ck_role_assignment_role"),
+        ),
+        sa.CheckConstraint(
+            "valid_to IS NULL OR valid_to >= valid_from", name=op.f("ck_role_assignment_validity")
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_role_assignment_person_id_person")
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["org_unit.id"], name=op.f("fk_role_assignment_unit_id_org_unit")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_assignment")),
+    )
+    with op.batch_alter_table("role_assignment", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_role_assignment_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index("ix_role_assignment_unit_role", ["unit_id", "role"], unique=False)
+
+    create_work_tables()
+    _append_only_audit()
+
+
+def downgrade() -> None:
+    _drop_append_only_audit()
+    drop_work_tables()
+    with op.batch_alter_table("role_assignment", schema=None) as batch_op:
+        batch_op.drop_index("ix_role_assignment_unit_role")
+        batch_op.drop_index(batch_op.f("ix_role_assignment_person_id"))
+
+    op.drop_table("role_assignment")
+    op.drop_table("person")
+    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_message_status_next")
+
+    op.drop_table("outbox_message")
+    with op.batch_alter_table("org_unit", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_org_unit_parent_id"))
+
+    op.drop_table("org_unit")
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_event_entity")
+
+    op.drop_table("audit_event")
+
+
+def create_work_tables() -> None:
+    """The dialog tables of this revision (0002 recreates them when it is undone)."""
+    op.create_table(
         "dialog",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("workflow", sa.String(length=64), nullable=False),
@@ -185,35 +243,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_dialog_participant_id"), ["participant_id"], unique=False
         )
-
-    op.create_table(
-        "role_assignment",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("person_id", sa.Integer(), nullable=False),
-        sa.Column("unit_id", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=40), nullable=False),
-        sa.Column("valid_from", sa.Date(), nullable=False),
-        sa.Column("valid_to", sa.Date(), nullable=True),
-        sa.CheckConstraint(
-            "role IN ('council_chair', 'board_chair', 'board_member', 'director', 'area_head', 'department_head', 'rektor', 'secretary', 'controller', 'team_leader', 'member')",
-            name=op.f("ck_role_assignment_role"),
-        ),
-        sa.CheckConstraint(
-            "valid_to IS NULL OR valid_to >= valid_from", name=op.f("ck_role_assignment_validity")
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["person.id"], name=op.f("fk_role_assignment_person_id_person")
-        ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"], ["org_unit.id"], name=op.f("fk_role_assignment_unit_id_org_unit")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_assignment")),
-    )
-    with op.batch_alter_table("role_assignment", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_role_assignment_person_id"), ["person_id"], unique=False
-        )
-        batch_op.create_index("ix_role_assignment_unit_role", ["unit_id", "role"], unique=False)
 
     op.create_table(
         "agreement",
@@ -272,11 +301,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_checklist_item_open_due", ["done_at", "due_at"], unique=False)
 
-    _append_only_audit()
 
-
-def downgrade() -> None:
-    _drop_append_only_audit()
+def drop_work_tables() -> None:
+    """Drop the dialog tables of this revision (0002 does so when it upgrades)."""
     with op.batch_alter_table("checklist_item", schema=None) as batch_op:
         batch_op.drop_index("ix_checklist_item_open_due")
         batch_op.drop_index(batch_op.f("ix_checklist_item_assignee_id"))
@@ -286,11 +313,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_agreement_dialog_id"))
 
     op.drop_table("agreement")
-    with op.batch_alter_table("role_assignment", schema=None) as batch_op:
-        batch_op.drop_index("ix_role_assignment_unit_role")
-        batch_op.drop_index(batch_op.f("ix_role_assignment_person_id"))
-
-    op.drop_table("role_assignment")
     with op.batch_alter_table("dialog", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dialog_unit_id"))
         batch_op.drop_index(batch_op.f("ix_dialog_organizer_id"))
@@ -298,16 +320,3 @@ def downgrade() -> None:
         batch_op.drop_index("ix_dialog_state_prepare_at")
 
     op.drop_table("dialog")
-    op.drop_table("person")
-    with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_message_status_next")
-
-    op.drop_table("outbox_message")
-    with op.batch_alter_table("org_unit", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_org_unit_parent_id"))
-
-    op.drop_table("org_unit")
-    with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_event_entity")
-
-    op.drop_table("audit_event")

@@ -1,0 +1,300 @@
+"""Workflow instances of every kind: load for change, let the machine decide, apply, audit.
+
+Every use case on an instance (a dialog, a plan assignment, a meeting, a process) runs
+the same way: load it in a transaction, assemble its facts, ask the machine of the
+definition version it started with, apply the new state, write the audit row, raise the
+steps the definition attaches to the state just entered, commit. A write that lost a
+race (the version column moved) becomes a :class:`ConflictError`. An override (a role
+allowed to pass a refusing guard, with a reason) is audited with what it overrode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from styrhjul.db.models import Agreement, ChecklistItem, Instance, Person
+from styrhjul.engine.definition import CREATED, START, StepSpec
+from styrhjul.engine.guards import InstanceFacts
+from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
+from styrhjul.services.audit import audit_instance
+from styrhjul.services.context import App
+from styrhjul.services.org import holder_over, person_by_email, roles_of, unit_by_code
+from styrhjul.services.schedule import due_times
+from styrhjul.vocabulary import SYSTEM
+
+I = TypeVar("I", bound=Instance)  # noqa: E741 - the conventional name for an instance type
+
+
+def ref(instance: Instance) -> str:
+    """How messages name an instance: "dialog 12", "assignment 3"."""
+    return f"{instance.kind} {instance.id}"
+
+
+@contextmanager
+def instance_transaction(
+    app: App, instance_id: int, expected_version: int | None = None, *, model: type[I] = Instance
+) -> Iterator[tuple[Session, I]]:
+    """Load an instance for change; the commit fails with ConflictError if someone was first."""
+    what = model.__mapper__.polymorphic_identity if model is not Instance else "instance"
+    try:
+        with app.db.session() as session:
+            instance = session.get(
+                model,
+                instance_id,
+                options=[selectinload(model.checklist), selectinload(model.agreements)],
+            )
+            if instance is None:
+                raise NotFound(str(what), instance_id)
+            if expected_version is not None and instance.version != expected_version:
+                raise ConflictError(ref(instance), expected_version)
+            read_version = instance.version
+            yield session, instance
+            session.flush()
+    except StaleDataError:
+        raise ConflictError(f"{what} {instance_id}", read_version) from None
+
+
+def facts_of(app: App, instance: Instance, new_starts_at: datetime | None = None) -> InstanceFacts:
+    """The snapshot the machine's guards see."""
+    return InstanceFacts(
+        ref=ref(instance),
+        state=instance.state,
+        now=app.clock.now(),
+        starts_at=instance.starts_at,
+        prepare_at=instance.prepare_at,
+        steps_open_required=tuple(
+            item.key for item in instance.checklist if item.required and item.done_at is None
+        ),
+        agreements_total=len(instance.agreements),
+        agreements_open=tuple(a.id for a in instance.agreements if a.is_open),
+        new_starts_at=new_starts_at,
+    )
+
+
+def actor_roles(app: App, session: Session, instance: Instance, actor: str) -> set[str]:
+    """The roles ``actor`` holds for this instance today (``system`` is Styrhjul itself)."""
+    if actor == SYSTEM:
+        return {SYSTEM}
+    person = person_by_email(session, actor)
+    return roles_of(session, person, instance.unit, app.clock.today())
+
+
+def fire(
+    app: App,
+    session: Session,
+    instance: Instance,
+    trigger: str,
+    actor: str,
+    reason: str = "",
+    *,
+    new_starts_at: datetime | None = None,
+    override: bool = False,
+) -> str:
+    """Ask the machine, apply the new state, write the audit row, raise steps (no commit).
+
+    With ``override`` the actor passes a refusing guard; a reason is required and the
+    audit row records it together with what the guard said.
+    """
+    machine = app.machine(instance.workflow, instance.workflow_version)
+    facts = facts_of(app, instance, new_starts_at)
+    if override:
+        if not reason.strip():
+            raise InputError(f"{ref(instance)}: an override needs a reason", key="reason")
+        refused = machine.refusal(facts, trigger)
+        if refused is None:
+            override = False  # nothing to override: an ordinary transition
+        else:
+            reason = f"override: {reason.strip()} (overrode: {refused})"
+    before = instance.state
+    instance.state = machine.fire(
+        facts, trigger, actor_roles(app, session, instance, actor), override=override
+    )
+    audit_instance(
+        session,
+        instance,
+        at=app.clock.now(),
+        actor=actor,
+        trigger=trigger,
+        from_state=before,
+        reason=reason,
+    )
+    if instance.state != before:
+        raise_steps(app, session, instance, machine.definition.steps_raised_in(instance.state))
+    return instance.state
+
+
+def fire_trigger(
+    app: App,
+    instance_id: int,
+    trigger: str,
+    *,
+    actor: str,
+    reason: str = "",
+    override: bool = False,
+    expected_version: int | None = None,
+) -> str:
+    """The use case behind "move this instance on": one trigger, one transaction."""
+    with instance_transaction(app, instance_id, expected_version) as (session, instance):
+        return fire(app, session, instance, trigger, actor, reason, override=override)
+
+
+def resolve_assignee(
+    session: Session, instance: Instance, role: str, of: str, on: date
+) -> Person | None:
+    """Who holds ``role`` relative to the instance: in its unit (or above it), or in unit ``of``."""
+    unit = instance.unit if of == "unit" else unit_by_code(session, of)
+    return holder_over(session, unit, role, on)
+
+
+def raise_steps(
+    app: App, session: Session, instance: Instance, steps: list[StepSpec]
+) -> list[ChecklistItem]:
+    """Create the checklist items of ``steps`` for ``instance``, dated from their anchors."""
+    now = app.clock.now()
+    created = []
+    existing = {item.key for item in instance.checklist}
+    for step in steps:
+        if step.key in existing:
+            continue  # a state entered again (a revision loop) does not raise a step twice
+        if step.anchor == START:
+            if instance.starts_at is None:
+                raise InputError(
+                    f"{ref(instance)}: step {step.key!r} counts from the event, which has no time",
+                    key="starts_at",
+                )
+            anchor = instance.starts_at
+        else:
+            anchor = instance.created_at if step.anchor == CREATED else now
+        definition = app.machine(instance.workflow, instance.workflow_version).definition
+        due, remind, escalate = due_times(
+            app, definition.spec.timing, anchor, step.offset, event=step.anchor == START
+        )
+        created.append(
+            add_step(
+                instance,
+                key=step.key,
+                title=step.title,
+                assignee_role=step.assignee,
+                assignee=resolve_assignee(session, instance, step.assignee, step.of, due.date()),
+                required=step.required,
+                due_at=due,
+                remind_at=remind,
+                escalate_at=escalate,
+            )
+        )
+    return created
+
+
+def add_step(
+    instance: Instance,
+    *,
+    key: str,
+    title: str,
+    assignee_role: str,
+    assignee: Person | None,
+    required: bool,
+    due_at: datetime,
+    remind_at: datetime | None,
+    escalate_at: datetime | None,
+    origin: str = "definition",
+) -> ChecklistItem:
+    """Append one step to the instance's checklist (rules and chains use this too)."""
+    item = ChecklistItem(
+        position=len(instance.checklist) + 1,
+        key=key,
+        title=title,
+        assignee_role=assignee_role,
+        assignee=assignee,
+        required=required,
+        origin=origin,
+        due_at=due_at,
+        remind_at=remind_at,
+        escalate_at=escalate_at,
+        escalation_level=0,
+    )
+    instance.checklist.append(item)
+    return item
+
+
+def complete_agreement(app: App, agreement_id: int, *, actor: str) -> Agreement:
+    """Mark an agreed action done (by its owner or someone who may hold the instance)."""
+    return _tick(app, Agreement, agreement_id, actor=actor)
+
+
+def complete_step(app: App, item_id: int, *, actor: str) -> ChecklistItem:
+    """Tick a checklist step; when the last required one is done the instance may move on."""
+    return _tick(app, ChecklistItem, item_id, actor=actor)
+
+
+Tickable = TypeVar("Tickable", Agreement, ChecklistItem)
+_TICKS: dict[type, tuple[str, str]] = {
+    ChecklistItem: ("checklist step", "step_done"),
+    Agreement: ("agreement", "agreement_done"),
+}
+AUTO_ADVANCE = "mark_ready"
+"""The trigger Styrhjul fires itself when the last required step is ticked, if declared."""
+
+
+def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickable:
+    """Mark a step or an agreement done, once, by its owner or someone who may hold it."""
+    kind, trigger = _TICKS[model]
+    with app.db.session() as session:
+        row = session.get(model, ident)
+        if row is None:
+            raise NotFound(kind, ident)
+        instance_id = row.instance_id
+    with instance_transaction(app, instance_id) as (session, instance):
+        rows = instance.checklist if model is ChecklistItem else instance.agreements
+        row = next(r for r in rows if r.id == ident)
+        owner_id = row.assignee_id if isinstance(row, ChecklistItem) else row.owner_id
+        _require_owner_or_holder(app, session, instance, actor, owner_id, f"{kind} {ident}")
+        if row.done_at is not None:
+            return row
+        machine = app.machine(instance.workflow, instance.workflow_version)
+        if instance.state in machine.definition.final_states:
+            raise InputError(
+                f"{kind} {ident}: {ref(instance)} is {instance.state}; nothing more can be ticked",
+                key="id",
+            )
+        now = app.clock.now()
+        row.done_at, row.done_by = now, actor
+        label = row.key if isinstance(row, ChecklistItem) else str(row.id)
+        audit_instance(
+            session,
+            instance,
+            at=now,
+            actor=actor,
+            trigger=trigger,
+            from_state=instance.state,
+            reason=f"{kind} {label} done",
+        )
+        if (
+            AUTO_ADVANCE in machine.allowed_triggers(instance.state)
+            and not facts_of(app, instance).steps_open_required
+        ):
+            fire(app, session, instance, AUTO_ADVANCE, SYSTEM, "all required steps done")
+        return row
+
+
+def _require_owner_or_holder(
+    app: App, session: Session, instance: Instance, actor: str, owner_id: int | None, what: str
+) -> None:
+    """The owner of a step, or someone who may hold (or otherwise run) the instance, may tick it."""
+    if actor == SYSTEM or person_by_email(session, actor).id == owner_id:
+        return
+    machine = app.machine(instance.workflow, instance.workflow_version)
+    runners = machine.roles_for("hold") or {
+        role for t in machine.definition.spec.transition for role in t.roles
+    } - {SYSTEM}
+    if actor_roles(app, session, instance, actor) & runners:
+        return
+    raise PermissionDenied(
+        f"{what}: only its owner or someone who runs {ref(instance)} "
+        f"({', '.join(sorted(runners))}) may mark it done"
+    )
