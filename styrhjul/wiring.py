@@ -15,6 +15,7 @@ from styrhjul.config import Settings
 from styrhjul.db.database import Database
 from styrhjul.engine.definition import load_definition
 from styrhjul.engine.machine import WorkflowMachine
+from styrhjul.errors import DefinitionError
 from styrhjul.notifications.messages import Sender
 from styrhjul.notifications.render import Renderer
 from styrhjul.notifications.transports import (
@@ -24,9 +25,7 @@ from styrhjul.notifications.transports import (
     Transport,
 )
 from styrhjul.services.context import App
-from styrhjul.workflows import definition_path
-
-WORKFLOWS = ("dialog_round",)
+from styrhjul.workflows import definition_paths
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -56,9 +55,16 @@ def build(
 ) -> App:
     """Assemble the application: database, clock, calendar, machines, renderer, transport."""
     machines = {}
-    for name in WORKFLOWS:
-        path = (workflows_dir / f"{name}.toml") if workflows_dir else definition_path(name)
-        machines[name] = WorkflowMachine(load_definition(path))
+    for path in definition_paths(workflows_dir):
+        machine = WorkflowMachine(load_definition(path))
+        if machine.definition.name in machines:
+            raise DefinitionError(
+                f"workflow {machine.definition.name!r} is also defined in "
+                f"{machines[machine.definition.name].definition.source.path.name}",
+                file=path,
+                key="workflow.name",
+            )
+        machines[machine.definition.name] = machine
     return App(
         settings=settings,
         clock=clock or SystemClock(settings.tz),

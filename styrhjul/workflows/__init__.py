@@ -14,3 +14,8 @@ DEFINITIONS = Path(__file__).parent
 def definition_path(name: str) -> Path:
     """The shipped definition file of the workflow called ``name``."""
     return DEFINITIONS / f"{name}.toml"
+
+
+def definition_paths(folder: Path | None = None) -> list[Path]:
+    """Every definition file in ``folder`` (the shipped ones by default), sorted by name."""
+    return sorted((folder or DEFINITIONS).glob("*.toml"))
