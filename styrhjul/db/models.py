@@ -192,6 +192,8 @@ class ChecklistItem(Base):
     ``remind_at`` and ``escalate_at`` hold the next instant something is due (NULL when
     nothing more is): the daemon's tick finds work by comparing them with the clock.
     ``escalation_level`` counts how far up the chain of command the step has gone.
+    ``reminded_at`` and ``overdue_notified_at`` record that the reminder and the overdue
+    notice went out (each goes out once).
     ``origin`` says what raised it: the definition, a rule, a chain from another instance.
     """
 
@@ -217,6 +219,7 @@ class ChecklistItem(Base):
     remind_at: Mapped[datetime | None]
     escalate_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    overdue_notified_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(254))

@@ -311,6 +311,9 @@ def _create_tables() -> None:
         sa.Column("remind_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("escalate_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reminded_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "overdue_notified_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
         sa.Column("done_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("done_by", sa.String(length=254), nullable=True),
