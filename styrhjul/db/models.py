@@ -259,6 +259,26 @@ class Agreement(Base):
         return self.done_at is None and self.carried_to_id is None
 
 
+class Observation(Base):
+    """Compiled observations attached to an instance: information going up the chain.
+
+    After the area head ↔ rektor round the area head compiles observations, assessments
+    and conclusions per school form; they are attached to the director's dialog with the
+    area, where they are the material of the round above.
+    """
+
+    __tablename__ = "observation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("instance.id", ondelete="CASCADE"), index=True
+    )
+    school_form: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(254))
+    recorded_at: Mapped[datetime]
+
+
 class WorkflowSource(Base):
     """The text of every workflow definition version that ever started an instance.
 

@@ -25,6 +25,8 @@ class InstanceFacts:
     agreements_total: int = 0
     agreements_open: tuple[int, ...] = ()
     new_starts_at: datetime | None = None
+    chain_waiting: tuple[str, ...] = ()
+    """What the level below must finish first (its dialogs held, its compilation made)."""
 
 
 Guard = Callable[[InstanceFacts], str | None]
@@ -71,6 +73,12 @@ def new_time_given(facts: InstanceFacts) -> str | None:
     return None
 
 
+def chain_compiled(facts: InstanceFacts) -> str | None:
+    if not facts.chain_waiting:
+        return None
+    return "waiting for the round below: " + "; ".join(facts.chain_waiting)
+
+
 GUARDS: dict[str, Guard] = {
     guard.__name__: guard
     for guard in (
@@ -80,5 +88,6 @@ GUARDS: dict[str, Guard] = {
         has_agreements,
         agreements_done,
         new_time_given,
+        chain_compiled,
     )
 }

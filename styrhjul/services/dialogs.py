@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import Agreement, Dialog, Instance
-from styrhjul.errors import ConflictError, InputError, NotFound
+from styrhjul.errors import ConflictError, InputError, NotFound, TransitionRefused
+from styrhjul.services.chain import steer_planned_rounds
 from styrhjul.services.context import App
 from styrhjul.services.instances import fire, instance_transaction
 from styrhjul.services.invites import enqueue_meeting_notice
@@ -76,6 +77,7 @@ def hold(
         session.flush()
         if dialog.agreements:
             state = fire(app, session, dialog, "follow_up", SYSTEM, "agreements recorded")
+            steer_planned_rounds(app, session, dialog)
         return state
 
 
@@ -163,4 +165,6 @@ def open_due_preparations(app: App) -> list[int]:
                 opened.append(dialog_id)
         except ConflictError:
             continue  # another process opened it first
+        except TransitionRefused:
+            continue  # a guard still says no (the round below is not compiled): try again later
     return opened

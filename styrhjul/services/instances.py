@@ -15,14 +15,16 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from styrhjul.db.models import Agreement, ChecklistItem, Instance, Person
+from styrhjul.db.models import Agreement, ChecklistItem, Dialog, Instance, Person
 from styrhjul.engine.definition import CREATED, START, StepSpec
 from styrhjul.engine.guards import InstanceFacts
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
+from styrhjul.services.acknowledgements import acknowledge_step_done
 from styrhjul.services.audit import audit_instance
+from styrhjul.services.chain_facts import chain_waiting
 from styrhjul.services.context import App
 from styrhjul.services.org import holder_over, person_by_email, roles_of, unit_by_code
 from styrhjul.services.schedule import due_times
@@ -74,7 +76,15 @@ def facts_of(app: App, instance: Instance, new_starts_at: datetime | None = None
         agreements_total=len(instance.agreements),
         agreements_open=tuple(a.id for a in instance.agreements if a.is_open),
         new_starts_at=new_starts_at,
+        chain_waiting=_chain_waiting(app, instance),
     )
+
+
+def _chain_waiting(app: App, instance: Instance) -> tuple[str, ...]:
+    session = object_session(instance)
+    if not isinstance(instance, Dialog) or session is None:
+        return ()
+    return chain_waiting(app, session, instance)
 
 
 def actor_roles(app: App, session: Session, instance: Instance, actor: str) -> set[str]:
@@ -274,6 +284,8 @@ def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickabl
             from_state=instance.state,
             reason=f"{kind} {label} done",
         )
+        if isinstance(row, ChecklistItem):  # the rektor hears of what was done for their unit
+            acknowledge_step_done(app, session, instance, row, actor)
         if (
             AUTO_ADVANCE in machine.allowed_triggers(instance.state)
             and not facts_of(app, instance).steps_open_required

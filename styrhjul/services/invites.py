@@ -18,7 +18,7 @@ from styrhjul.services.outbox import enqueue
 
 def round_title(app: App, dialog: Dialog) -> str:
     """The round's title from the dialog's workflow definition ("Dialogrunda 1 (hösttermin)")."""
-    spec = app.machine(dialog.workflow).definition.round(dialog.round_no)
+    spec = app.machine(dialog.workflow, dialog.workflow_version).definition.round(dialog.round_no)
     return spec.title if spec else f"Dialogrunda {dialog.round_no}"
 
 
@@ -29,6 +29,9 @@ def enqueue_meeting_notice(
     now = app.clock.now()
     tz = app.clock.tz
     title = round_title(app, dialog)
+    kind_title = app.machine(
+        dialog.workflow, dialog.workflow_version
+    ).definition.spec.workflow.title
     organizer = Party(dialog.organizer.email, dialog.organizer.title, "CHAIR")
     participant = Party(dialog.participant.email, dialog.participant.title, "REQ-PARTICIPANT")
     count = 0
@@ -51,9 +54,9 @@ def enqueue_meeting_notice(
             uid=dialog.ical_uid,
             sequence=dialog.ical_sequence,
             method=method,
-            summary=f"Verksamhetsdialog {dialog.unit.name} – {title} {dialog.school_year}",
+            summary=f"{dialog.title} – {title} {dialog.school_year}",
             description=(
-                f"Verksamhetsdialog mellan {organizer.title} och {dialog.unit.name}"
+                f"{kind_title} mellan {organizer.title} och {dialog.unit.name}"
                 f" ({title}, läsåret {dialog.school_year})."
             ),
             location=dialog.location,

@@ -1,8 +1,11 @@
 """Planning a dialog round: one dialog per unit, with a slot, a checklist and invites.
 
-Planning is idempotent: a unit that already has its dialog for the round keeps it (and its
-slot); units added since get the next free slots of their organiser. Units whose organiser
-or participant cannot be found on the day are reported, not silently skipped.
+Every dialog workflow (``kind = "dialog"``) is a level of the chain of command with its
+own schedule: area head ↔ rektor, director ↔ area and department heads, rektor ↔ teams,
+council ↔ board. Planning is idempotent: a unit that already has its dialog for the round
+keeps it (and its slot); units added since get the next free slots of their organiser.
+Units whose organiser or participant cannot be found on the day are reported, not
+silently skipped.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from styrhjul.db.models import Dialog, OrgUnit, Person
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
 from styrhjul.services.audit import audit_instance
+from styrhjul.services.chain import apply_steering
 from styrhjul.services.context import App
 from styrhjul.services.instances import add_step, resolve_assignee
 from styrhjul.services.invites import enqueue_meeting_notice
@@ -35,15 +39,35 @@ class PlanResult:
 
     school_year: str
     round_no: int
+    level: str
     created: list[int] = field(default_factory=list)
     existing: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     invites: int = 0
 
 
-def next_round(app: App, year: SchoolYear | None = None) -> tuple[SchoolYear, int]:
+def dialog_definition(app: App, level: str | None = None) -> WorkflowDefinition:
+    """The dialog workflow of ``level`` (default: area head ↔ rektor)."""
+    if level is None:
+        return app.machine(DIALOG_ROUND).definition
+    levels = {
+        m.definition.schedule.level: m.definition
+        for name, m in app.machines.items()
+        if "@" not in name and m.definition.kind == "dialog"
+    }
+    if level not in levels:
+        raise InputError(
+            f"unknown dialog level {level!r}; levels are: {', '.join(sorted(levels))}",
+            key="level",
+        )
+    return levels[level]
+
+
+def next_round(
+    app: App, year: SchoolYear | None = None, level: str | None = None
+) -> tuple[SchoolYear, int]:
     """The first round whose window has not yet opened: in ``year``, or this or next school year."""
-    definition = app.machine(DIALOG_ROUND).definition
+    definition = dialog_definition(app, level)
     today = app.clock.today()
     candidates = [year] if year else [SchoolYear.of(today), SchoolYear.of(today).next()]
     for candidate in candidates:
@@ -59,24 +83,26 @@ def plan_round(
     school_year: SchoolYear | None = None,
     round_no: int | None = None,
     *,
+    level: str | None = None,
     actor: str = SYSTEM,
 ) -> PlanResult:
-    """Create the round's dialogs for every unit; send each party an invite.
+    """Create the round's dialogs for every unit of the level; send each party an invite.
 
     Without a round: the next one whose window has not opened (in ``school_year`` if given).
+    Without a level: area head ↔ rektor.
     """
     if round_no is None:
-        school_year, round_no = next_round(app, school_year)
+        school_year, round_no = next_round(app, school_year, level)
     elif school_year is None:
-        school_year = next_round(app)[0]
-    definition = app.machine(DIALOG_ROUND).definition
+        school_year = next_round(app, None, level)[0]
+    definition = dialog_definition(app, level)
     spec = definition.round(round_no)
     if spec is None:
         numbers = ", ".join(str(r.number) for r in definition.schedule.round)
         raise InputError(f"round {round_no} is not defined; rounds are: {numbers}", key="round")
     schedule = definition.schedule
     first_day = round_window_start(app, school_year, spec)
-    result = PlanResult(school_year.label, round_no)
+    result = PlanResult(school_year.label, round_no, schedule.level)
     with app.db.session() as session:
         existing = {
             d.unit_id: d
@@ -92,22 +118,23 @@ def plan_round(
         for dialog in existing.values():
             finders[dialog.organizer_id].take(dialog.starts_at)
         units = sorted(
-            units_of_kind(session, [schedule.unit_kind]),
-            key=lambda u: (u.parent.code if u.parent else "", u.name),
+            units_of_kind(session, schedule.unit_kinds),
+            key=lambda u: (u.parent.code if u.parent else "", u.kind, u.name),
         )
         for unit in units:
             if unit.id in existing:
                 result.existing += 1
                 continue
             host = holder_over(session, unit, schedule.host_role, first_day)
-            participants = holders(session, unit, schedule.participant_role, first_day)
+            participant_role = definition.participant_role(unit.kind)
+            participants = holders(session, unit, participant_role, first_day)
             if host is None:
                 result.skipped.append(
                     (unit.code, f"no {schedule.host_role} over the unit on {first_day}")
                 )
                 continue
             if not participants:
-                result.skipped.append((unit.code, f"no {schedule.participant_role} on {first_day}"))
+                result.skipped.append((unit.code, f"no {participant_role} on {first_day}"))
                 continue
             dialog = _create_dialog(
                 app,
@@ -121,6 +148,7 @@ def plan_round(
                 starts_at=finders[host.id].next_free(),
                 actor=actor,
             )
+            apply_steering(app, session, [dialog])
             result.created.append(dialog.id)
             result.invites += enqueue_meeting_notice(app, session, dialog, method="REQUEST")
     return result
@@ -142,7 +170,14 @@ def _create_dialog(
     schedule = definition.schedule
     now = app.clock.now()
     times = step_times(app, definition, starts_at)
-    host_unit = next((u for u in ancestors(session, unit) if u.kind == "area"), unit.parent or unit)
+    host_unit = next(
+        (
+            u
+            for u in ancestors(session, unit)
+            if host in holders(session, u, schedule.host_role, now.date())
+        ),
+        unit.parent or unit,
+    )
     dialog = Dialog(
         key=f"{schedule.level}:{school_year.label}:r{round_no}:{unit.code}",
         title=f"{definition.spec.workflow.title} {unit.name}",
@@ -167,7 +202,7 @@ def _create_dialog(
         created_at=now,
         updated_at=now,
     )
-    people = {schedule.host_role: host, schedule.participant_role: participant}
+    people = {schedule.host_role: host, definition.participant_role(unit.kind): participant}
     for step in definition.steps_raised_in(None):
         due, remind, escalate = times.steps[step.key]
         add_step(

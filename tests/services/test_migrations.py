@@ -17,7 +17,7 @@ from styrhjul.db.models import Base
 _fresh = itertools.count(1)
 TABLES = {"agenda_item", "agreement", "assignment", "assignment_member", "assignment_unit",
           "audit_event", "checklist_item", "dialog", "instance", "measure", "meeting",
-          "meeting_attendee", "org_unit", "outbox_message", "outcome", "person",
+          "meeting_attendee", "observation", "org_unit", "outbox_message", "outcome", "person",
           "role_assignment", "workflow_source"}  # fmt: skip
 
 

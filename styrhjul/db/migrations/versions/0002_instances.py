@@ -497,8 +497,33 @@ def _create_tables() -> None:
         sa.UniqueConstraint("meeting_id", "person_id", name="meeting_person"),
     )
 
+    op.create_table(
+        "observation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("school_form", sa.String(length=40), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("author", sa.String(length=254), nullable=False),
+        sa.Column("recorded_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instance_id"],
+            ["instance.id"],
+            name=op.f("fk_observation_instance_id_instance"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_observation")),
+    )
+    with op.batch_alter_table("observation", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_observation_instance_id"), ["instance_id"], unique=False
+        )
+
 
 def _drop_tables() -> None:
+    with op.batch_alter_table("observation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_observation_instance_id"))
+
+    op.drop_table("observation")
     op.drop_table("meeting_attendee")
     op.drop_table("assignment_unit")
     op.drop_table("assignment_member")
