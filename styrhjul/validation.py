@@ -7,6 +7,7 @@ pydantic model that forbids unknown keys, and turn every problem into an
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ def read_toml(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error_cls(f"not valid TOML: {exc}", file=path) from None
+        where = re.search(r"at line (\d+)", str(exc))  # Python 3.11 has no exc.lineno
+        line = int(where.group(1)) if where else None
+        raise error_cls(f"not valid TOML: {exc}", file=path, line=line) from None
     return Source(path, text), data
 
 

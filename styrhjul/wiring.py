@@ -25,6 +25,7 @@ from styrhjul.notifications.transports import (
     Transport,
 )
 from styrhjul.services.context import App
+from styrhjul.services.definitions import older_machine
 from styrhjul.workflows import definition_paths
 
 
@@ -74,4 +75,5 @@ def build(
         renderer=Renderer(),
         sender=Sender(settings.mail.from_address, settings.mail.from_name),
         machines=machines,
+        older=older_machine,
     )

@@ -34,6 +34,7 @@ from styrhjul.config import Settings, load_settings
 from styrhjul.db.migrate import upgrade
 from styrhjul.notifications.transports import MaildirTransport
 from styrhjul.services.context import App
+from styrhjul.services.definitions import remember_definitions
 from styrhjul.services.org_import import import_organisation
 from styrhjul.services.planning import plan_round
 from styrhjul.wiring import build
@@ -94,6 +95,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def empty_app(settings: Settings, clock: FixedClock) -> Iterator[App]:
     app = build(settings, clock=clock, transport=MaildirTransport(settings.maildir_path))
+    remember_definitions(app)
     yield app
     app.close()
 

@@ -28,6 +28,7 @@ class CliState:
     console: Console = field(default_factory=Console)
     _settings: Settings | None = None
     _app: App | None = None
+    _remembered: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -40,13 +41,23 @@ class CliState:
             return None
         return FixedClock(parse_datetime(self.now, "--now", self.settings), self.settings.tz)
 
-    def app(self) -> App:
+    def app(self, *, remember: bool = True) -> App:
+        """The application; on first use the loaded definition versions are stored.
+
+        ``remember=False`` is for ``workflows diff``, which compares the stored versions
+        with the files on disk and must not store (or refuse) the files first.
+        """
         if self._app is None:
             from styrhjul.db.migrate import require_current
             from styrhjul.wiring import build
 
             require_current(self.settings.database_url)
             self._app = build(self.settings, clock=self.clock())
+        if remember and not self._remembered:
+            from styrhjul.services.definitions import remember_definitions
+
+            remember_definitions(self._app)
+            self._remembered = True
         return self._app
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.cli.dialogs import dialog_group, plan_command
+from styrhjul.cli.workflows import workflows_group
 from styrhjul.errors import StyrhjulError, exit_code
 
 
@@ -229,6 +230,7 @@ def outbox_retry(state: CliState, message_id: int) -> None:
 
 cli.add_command(plan_command)
 cli.add_command(dialog_group)
+cli.add_command(workflows_group)
 
 
 def main(argv: list[str] | None = None) -> int:
