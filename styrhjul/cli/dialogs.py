@@ -25,23 +25,33 @@ from styrhjul.errors import InputError
 @click.command("plan")
 @click.option("--school-year", metavar="YYYY/YY", help="School year, e.g. 2026/27.")
 @click.option("--round", "round_no", type=int, help="Round number (1-3).")
+@click.option(
+    "--level",
+    help="Dialog level: area_rektor (default), director_area, director_department, "
+    "rektor_team, council_board.",
+)
 @json_option
 @pass_state
 def plan_command(
-    state: CliState, school_year: str | None, round_no: int | None, as_json: bool
+    state: CliState,
+    school_year: str | None,
+    round_no: int | None,
+    level: str | None,
+    as_json: bool,
 ) -> None:
-    """Plan one dialog round (area head ↔ rektor) for every unit and queue the invites.
+    """Plan one dialog round of a level for every unit and queue the invites.
 
-    Without options: the next round whose window has not opened. Planning again keeps what
-    exists and adds what is missing.
+    Without options: the next area head ↔ rektor round whose window has not opened.
+    Planning again keeps what exists and adds what is missing.
     """
     from styrhjul.services.planning import plan_round
 
     year = SchoolYear.parse(school_year) if school_year else None
-    result = plan_round(state.app(), year, round_no)
+    result = plan_round(state.app(), year, round_no, level=level)
     if as_json:
         print_json(
             {
+                "level": result.level,
                 "school_year": result.school_year,
                 "round": result.round_no,
                 "created": result.created,
@@ -52,7 +62,7 @@ def plan_command(
         )
         return
     click.echo(
-        f"school year {result.school_year}, round {result.round_no}:"
+        f"{result.level}, school year {result.school_year}, round {result.round_no}:"
         f" {len(result.created)} dialogs planned, {result.existing} already planned,"
         f" {result.invites} invites queued"
     )
@@ -134,6 +144,8 @@ def dialog_show(state: CliState, dialog_id: int, as_json: bool) -> None:
             local(i.done_at, s),
         )
     out.print(steps)
+    for o in detail.observations:
+        out.print(f"[bold]observations ({o.school_form or '-'})[/], by {o.author}:\n{o.text}")
     if detail.minutes:
         out.print(f"[bold]minutes[/]: {detail.minutes}")
     if detail.agreements:
@@ -272,3 +284,33 @@ def dialog_agreement_done(state: CliState, agreement_id: int, actor: str) -> Non
 
     agreement = complete_agreement(state.app(), agreement_id, actor=actor)
     click.echo(f"agreement {agreement_id} of dialog {agreement.instance_id}: done")
+
+
+@dialog_group.command("compile")
+@click.argument("dialog_id", type=int)
+@click.option(
+    "--assessment",
+    "assessments",
+    multiple=True,
+    metavar="'SCHOOL FORM | TEXT'",
+    help="Your observations, assessments and conclusions for one school form (repeatable).",
+)
+@actor_option
+@pass_state
+def dialog_compile(
+    state: CliState, dialog_id: int, assessments: tuple[str, ...], actor: str
+) -> None:
+    """Compile the round below into a director-level dialog, per school form."""
+    from styrhjul.services.chain import compile_round
+
+    by_form = {}
+    for text in assessments:
+        form, sep, body = (part.strip() for part in text.partition("|"))
+        if not sep or not form or not body:
+            raise InputError(
+                f"expected 'school form | your assessment', got {text!r}", key="--assessment"
+            )
+        by_form[form] = body
+    compiled = compile_round(state.app(), dialog_id, actor=actor, assessments=by_form)
+    forms = ", ".join(o.school_form or "-" for o in compiled)
+    click.echo(f"dialog {dialog_id}: compiled {len(compiled)} school forms ({forms})")

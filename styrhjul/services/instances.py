@@ -109,7 +109,9 @@ def fire(
     """Ask the machine, apply the new state, write the audit row, raise steps (no commit).
 
     With ``override`` the actor passes a refusing guard; a reason is required and the
-    audit row records it together with what the guard said.
+    audit row records it together with what the guard said. Required steps an override
+    passes over are waived: closed in the actor's name, each with its own audit row, so
+    they neither block the next phase nor escalate.
     """
     machine = app.machine(instance.workflow, instance.workflow_version)
     facts = facts_of(app, instance, new_starts_at)
@@ -122,6 +124,8 @@ def fire(
         else:
             reason = f"override: {reason.strip()} (overrode: {refused})"
     before = instance.state
+    declared = machine.definition.transition(trigger, before)
+    waives = override and declared is not None and WAIVABLE in declared.conditions
     instance.state = machine.fire(
         facts, trigger, actor_roles(app, session, instance, actor), override=override
     )
@@ -134,9 +138,29 @@ def fire(
         from_state=before,
         reason=reason,
     )
+    if waives:
+        _waive_open_steps(app, session, instance, actor, before, reason)
     if instance.state != before:
         raise_steps(app, session, instance, machine.definition.steps_raised_in(instance.state))
     return instance.state
+
+
+def _waive_open_steps(
+    app: App, session: Session, instance: Instance, actor: str, state: str, reason: str
+) -> None:
+    now = app.clock.now()
+    for item in instance.checklist:
+        if item.required and item.done_at is None:
+            item.done_at, item.done_by = now, actor
+            audit_instance(
+                session,
+                instance,
+                at=now,
+                actor=actor,
+                trigger="waive_step",
+                from_state=instance.state,
+                reason=f"step {item.key} waived when leaving {state}: {reason}",
+            )
 
 
 def fire_trigger(
@@ -248,6 +272,8 @@ _TICKS: dict[type, tuple[str, str]] = {
     Agreement: ("agreement", "agreement_done"),
 }
 AUTO_ADVANCE = "mark_ready"
+WAIVABLE = "checklist_complete"
+"""The guard whose override waives the open required steps it named."""
 """The trigger Styrhjul fires itself when the last required step is ticked, if declared."""
 
 

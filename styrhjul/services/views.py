@@ -1,4 +1,4 @@
-"""Read models: dialogs as listings and detail pages show them (CLI, web, JSON alike)."""
+"""Read models: dialogs and instances as listings and detail pages show them (CLI, web, JSON)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from styrhjul.db.models import AuditEvent, Dialog, OrgUnit
+from styrhjul.db.models import Dialog, Instance, Observation, OrgUnit
 from styrhjul.errors import NotFound
+from styrhjul.services.audit import history
 from styrhjul.services.context import App
 
 
@@ -41,8 +42,8 @@ class StepView:
     assignee: str | None
     required: bool
     due_at: datetime
-    remind_at: datetime
-    escalate_at: datetime
+    remind_at: datetime | None
+    escalate_at: datetime | None
     done_at: datetime | None
     done_by: str | None
 
@@ -85,6 +86,7 @@ class DialogDetail:
     checklist: list[StepView]
     agreements: list[AgreementView]
     history: list[AuditView]
+    observations: list[ObservationView]
 
 
 def _row(app: App, dialog: Dialog) -> DialogRow:
@@ -144,49 +146,138 @@ def dialog_detail(app: App, dialog_id: int) -> DialogDetail:
         if dialog is None:
             raise NotFound("dialog", dialog_id)
         tz = app.clock.tz
-        history = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.entity == "dialog", AuditEvent.entity_id == dialog_id)
-            .order_by(AuditEvent.id)
-        )
+        parts = _parts(app, session, dialog)
+        assert dialog.ends_at is not None
+        assert dialog.prepare_at is not None
         return DialogDetail(
             dialog=_row(app, dialog),
-            location=dialog.location,
+            location=dialog.location or "",
             ends_at=dialog.ends_at.astimezone(tz),
             prepare_at=dialog.prepare_at.astimezone(tz),
-            ical_uid=dialog.ical_uid,
+            ical_uid=dialog.ical_uid or "",
             ical_sequence=dialog.ical_sequence,
             minutes=dialog.minutes,
-            allowed=app.machine(dialog.workflow).allowed_triggers(dialog.state),
-            checklist=[
-                StepView(
-                    i.id,
-                    i.key,
-                    i.title,
-                    i.assignee.email if i.assignee else None,
-                    i.required,
-                    i.due_at.astimezone(tz),
-                    i.remind_at.astimezone(tz),
-                    i.escalate_at.astimezone(tz),
-                    i.done_at.astimezone(tz) if i.done_at else None,
-                    i.done_by,
-                )
-                for i in dialog.checklist
-            ],
-            agreements=[
-                AgreementView(
-                    a.id,
-                    a.text,
-                    a.owner.email,
-                    a.due_on,
-                    a.done_at.astimezone(tz) if a.done_at else None,
-                )
-                for a in dialog.agreements
-            ],
-            history=[
-                AuditView(
-                    e.at.astimezone(tz), e.actor, e.trigger, e.from_state, e.to_state, e.reason
-                )
-                for e in history
-            ],
+            allowed=parts.allowed,
+            checklist=parts.checklist,
+            agreements=parts.agreements,
+            history=parts.history,
+            observations=parts.observations,
         )
+
+
+@dataclass(frozen=True)
+class ObservationView:
+    """Observations compiled from the round below, per school form."""
+
+    school_form: str | None
+    text: str
+    author: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    """Everything about one workflow instance of any kind, as the generic pages show it."""
+
+    id: int
+    kind: str
+    workflow: str
+    workflow_version: int
+    title: str
+    unit: str
+    unit_name: str
+    period: str | None
+    state: str
+    state_title: str
+    final: bool
+    starts_at: datetime | None
+    version: int
+    allowed: list[str]
+    checklist: list[StepView]
+    agreements: list[AgreementView]
+    history: list[AuditView]
+    observations: list[ObservationView]
+
+
+@dataclass(frozen=True)
+class _Parts:
+    allowed: list[str]
+    checklist: list[StepView]
+    agreements: list[AgreementView]
+    history: list[AuditView]
+    observations: list[ObservationView]
+
+
+def instance_detail(app: App, instance_id: int) -> InstanceDetail:
+    """One instance of any kind: state, steps, agreements, observations and audit trail."""
+    with app.db.session() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound("instance", instance_id)
+        definition = app.machine(instance.workflow, instance.workflow_version).definition
+        parts = _parts(app, session, instance)
+        return InstanceDetail(
+            id=instance.id,
+            kind=instance.kind,
+            workflow=instance.workflow,
+            workflow_version=instance.workflow_version,
+            title=instance.title,
+            unit=instance.unit.code,
+            unit_name=instance.unit.name,
+            period=instance.school_year,
+            state=instance.state,
+            state_title=definition.state_title(instance.state),
+            final=instance.state in definition.final_states,
+            starts_at=instance.starts_at.astimezone(app.clock.tz) if instance.starts_at else None,
+            version=instance.version,
+            allowed=parts.allowed,
+            checklist=parts.checklist,
+            agreements=parts.agreements,
+            history=parts.history,
+            observations=parts.observations,
+        )
+
+
+def _local(value: datetime | None, app: App) -> datetime | None:
+    return value.astimezone(app.clock.tz) if value else None
+
+
+def _parts(app: App, session: Session, instance: Instance) -> _Parts:
+    tz = app.clock.tz
+    observations = session.scalars(
+        select(Observation)
+        .where(Observation.instance_id == instance.id)
+        .order_by(Observation.school_form, Observation.id)
+    )
+    return _Parts(
+        allowed=app.machine(instance.workflow, instance.workflow_version).allowed_triggers(
+            instance.state
+        ),
+        checklist=[
+            StepView(
+                i.id,
+                i.key,
+                i.title,
+                i.assignee.email if i.assignee else None,
+                i.required,
+                i.due_at.astimezone(tz),
+                _local(i.remind_at, app),
+                _local(i.escalate_at, app),
+                _local(i.done_at, app),
+                i.done_by,
+            )
+            for i in instance.checklist
+        ],
+        agreements=[
+            AgreementView(a.id, a.text, a.owner.email, a.due_on, _local(a.done_at, app))
+            for a in instance.agreements
+        ],
+        history=[
+            AuditView(e.at.astimezone(tz), e.actor, e.trigger, e.from_state, e.to_state, e.reason)
+            for e in history(session, instance)
+        ],
+        observations=[
+            ObservationView(o.school_form, o.text, o.author, o.recorded_at.astimezone(tz))
+            for o in observations
+        ],
+    )
