@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from styrhjul.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from styrhjul.db.models import Base
@@ -80,3 +80,76 @@ def test_upgrade_twice_is_a_no_op(empty_url: str) -> None:
 
 def test_template_databases_are_at_head(db_url: str) -> None:
     assert current_revision(db_url) == head_revision()
+
+
+def _execute(url: str, *statements: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            rows: list[tuple[object, ...]] = []
+            for statement in statements:
+                result = connection.execute(text(statement))
+                if result.returns_rows:
+                    rows.extend(tuple(r) for r in result)
+            return rows
+    finally:
+        engine.dispose()
+
+
+SEED_0001 = (
+    "INSERT INTO org_unit (id, code, name, kind) VALUES (1, 'omr', 'Området', 'area')",
+    "INSERT INTO org_unit (id, code, name, kind, parent_id) "
+    "VALUES (2, 'skolan', 'Skolan', 'unit', 1)",
+    "INSERT INTO person (id, email, title) VALUES (1, 'vc@example.se', 'Verksamhetschef')",
+    "INSERT INTO person (id, email, title) VALUES (2, 'rektor@example.se', 'Rektor')",
+    "INSERT INTO dialog (id, workflow, workflow_version, level, school_year, round_no, unit_id,"
+    " host_unit_id, organizer_id, participant_id, state, starts_at, ends_at, prepare_at,"
+    " location, ical_uid, ical_sequence, minutes, created_at, updated_at, version) VALUES"
+    " (7, 'dialog_round', 1, 'area_rektor', '2026/27', 1, 2, 1, 1, 2, 'held',"
+    " '2026-10-06 07:00:00', '2026-10-06 08:15:00', '2026-09-08 06:00:00', 'Rum 1',"
+    " 'uid-7@example.se', 2, 'Protokoll', '2026-09-01 07:00:00', '2026-10-06 09:00:00', 3)",
+    "INSERT INTO checklist_item (id, dialog_id, position, key, title, assignee_role,"
+    " assignee_id, required, due_at, remind_at, escalate_at, done_at, done_by) VALUES"
+    " (11, 7, 1, 'facts', 'Fakta', 'rektor', 2, true, '2026-09-24 14:00:00',"
+    " '2026-09-22 06:00:00', '2026-09-28 06:00:00', NULL, NULL)",
+    "INSERT INTO agreement (id, dialog_id, position, text, owner_id, due_on) VALUES"
+    " (5, 7, 1, 'Följ upp', 2, '2027-01-15')",
+)
+
+
+def test_dialogs_of_0001_survive_the_move_to_instances_and_back(empty_url: str) -> None:
+    upgrade(empty_url, "0001")
+    _execute(empty_url, *SEED_0001)
+    upgrade(empty_url)
+    rows = _execute(
+        empty_url,
+        "SELECT i.id, i.kind, i.key, i.title, i.state, i.ical_sequence, i.version, d.level,"
+        " d.round_no, d.participant_id FROM instance i JOIN dialog d ON d.id = i.id",
+        "SELECT id, instance_id, key, escalation_level, origin FROM checklist_item",
+        "SELECT id, instance_id, text, carried_to_id FROM agreement",
+    )
+    assert rows == [
+        (7, "dialog", "area_rektor:2026/27:r1:skolan", "Verksamhetsdialog Skolan", "held", 2, 3,
+         "area_rektor", 1, 2),
+        (11, 7, "facts", 0, "definition"),
+        (5, 7, "Följ upp", None),
+    ]  # fmt: skip
+    # New rows get fresh ids after the carried-over ones (PostgreSQL's sequences moved on).
+    (new_id,) = _execute(
+        empty_url,
+        "INSERT INTO instance (kind, key, workflow, workflow_version, title, unit_id, state,"
+        " ical_sequence, created_at, updated_at, version) VALUES ('process', 'k', 'w', 1, 't',"
+        " 1, 's', 0, '2026-09-01 07:00:00', '2026-09-01 07:00:00', 1) RETURNING id",
+    )
+    assert new_id[0] > 7
+    with pytest.raises(RuntimeError, match=r"holds instances that 0001 cannot store \(1 process\)"):
+        command.downgrade(alembic_config(empty_url), "0001")
+    _execute(empty_url, f"DELETE FROM instance WHERE id = {new_id[0]}")
+    command.downgrade(alembic_config(empty_url), "0001")
+    restored = _execute(
+        empty_url,
+        "SELECT id, state, location, ical_sequence, version FROM dialog",
+        "SELECT id, dialog_id, key FROM checklist_item",
+        "SELECT id, dialog_id, text FROM agreement",
+    )
+    assert restored == [(7, "held", "Rum 1", 2, 3), (11, 7, "facts"), (5, 7, "Följ upp")]

@@ -67,12 +67,13 @@ def _rows(sql: str) -> Rows:
     return [dict(row._mapping) for row in op.get_bind().execute(sa.text(sql))]
 
 
-def _typed(name: str, *columns: str) -> sa.Table:
-    """A lightweight table for bulk inserts that converts datetimes like the models do."""
-    types: dict[str, sa.types.TypeEngine[Any]] = {
-        c: styrhjul.db.types.UTCDateTime(timezone=True) for c in columns if c.endswith("_at")
-    }
-    return sa.table(name, *(sa.column(c, types.get(c)) for c in columns))
+def _table(name: str, *columns: str) -> sa.TableClause:
+    """A lightweight table for bulk inserts, its columns untyped on purpose.
+
+    Values go back exactly as they were read, so each database keeps its own
+    representation of the instants (SQLite's text, PostgreSQL's timestamptz).
+    """
+    return sa.table(name, *(sa.column(c) for c in columns))
 
 
 def _reset_sequences(*tables: str) -> None:
@@ -96,7 +97,7 @@ def upgrade() -> None:
     _initial_schema().drop_work_tables()
     _create_tables()
     op.bulk_insert(
-        _typed("instance", "kind", "key", "title", *INSTANCE_FIELDS),
+        _table("instance", "kind", "key", "title", *INSTANCE_FIELDS),
         [
             {
                 "kind": "dialog",
@@ -108,10 +109,10 @@ def upgrade() -> None:
         ],
     )
     op.bulk_insert(
-        _typed("dialog", *DIALOG_FIELDS), [{f: d[f] for f in DIALOG_FIELDS} for d in dialogs]
+        _table("dialog", *DIALOG_FIELDS), [{f: d[f] for f in DIALOG_FIELDS} for d in dialogs]
     )
     op.bulk_insert(
-        _typed("checklist_item", "instance_id", "origin", "escalation_level", *STEP_FIELDS),
+        _table("checklist_item", "instance_id", "origin", "escalation_level", *STEP_FIELDS),
         [
             {"instance_id": s["dialog_id"], "origin": "definition", "escalation_level": 0,
              **{f: s[f] for f in STEP_FIELDS}}
@@ -119,7 +120,7 @@ def upgrade() -> None:
         ],
     )  # fmt: skip
     op.bulk_insert(
-        _typed("agreement", "instance_id", *AGREEMENT_FIELDS),
+        _table("agreement", "instance_id", *AGREEMENT_FIELDS),
         [
             {"instance_id": a["dialog_id"], **{f: a[f] for f in AGREEMENT_FIELDS}}
             for a in agreements
@@ -143,12 +144,12 @@ def downgrade() -> None:
     initial = _initial_schema()
     initial.create_work_tables()
     op.bulk_insert(
-        _typed("dialog", *(c.strip() for c in DIALOG_COLUMNS.split(","))),
+        _table("dialog", *(c.strip() for c in DIALOG_COLUMNS.split(","))),
         [{**d, "location": d["location"] or ""} for d in dialogs],
     )
     fallback = {d["id"]: d["starts_at"] for d in dialogs}
     op.bulk_insert(
-        _typed("checklist_item", "dialog_id", *STEP_FIELDS),
+        _table("checklist_item", "dialog_id", *STEP_FIELDS),
         [
             {
                 "dialog_id": s["instance_id"],
@@ -160,7 +161,7 @@ def downgrade() -> None:
         ],
     )
     op.bulk_insert(
-        _typed("agreement", "dialog_id", *AGREEMENT_FIELDS),
+        _table("agreement", "dialog_id", *AGREEMENT_FIELDS),
         [
             {"dialog_id": a["instance_id"], **{f: a[f] for f in AGREEMENT_FIELDS}}
             for a in agreements
