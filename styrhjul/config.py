@@ -93,11 +93,28 @@ class DialogSettings(_Section):
     default_location: str = "Teams / enligt överenskommelse"
 
 
+class ScorecardSettings(_Section):
+    """``[scorecard]``: the rules that act on scorecard outcomes (utfall).
+
+    ``budget_measure`` is the code of the measure whose outcome is a unit's budget deviation
+    in percent; an outcome further from zero than ``budget_deviation_threshold_percent``
+    (either way) starts a special economic follow-up. An unmet target becomes a step of the
+    unit's next dialog, due ``step_working_days_before_dialog`` working days before it.
+    """
+
+    budget_measure: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=30)] = (
+        "budgetavvikelse"
+    )
+    budget_deviation_threshold_percent: Annotated[float, Field(gt=0, le=100)] = 2.0
+    step_working_days_before_dialog: Annotated[int, Field(ge=0, le=20)] = 2
+
+
 class _FileModel(_Section):
     general: GeneralSettings = GeneralSettings()
     database: DatabaseSettings = DatabaseSettings()
     mail: MailSettings = MailSettings()
     dialogs: DialogSettings = DialogSettings()
+    scorecard: ScorecardSettings = ScorecardSettings()
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,10 @@ class Settings:
     @property
     def dialogs(self) -> DialogSettings:
         return self.file.dialogs
+
+    @property
+    def scorecard(self) -> ScorecardSettings:
+        return self.file.scorecard
 
     @property
     def database(self) -> DatabaseSettings:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.cli.dialogs import dialog_group, plan_command
+from styrhjul.cli.scorecard import scorecard_group
 from styrhjul.cli.workflows import workflows_group
 from styrhjul.errors import StyrhjulError, exit_code
 
@@ -44,10 +45,10 @@ def cli(ctx: click.Context, config: str | None, now: str | None) -> None:
 
 
 @cli.command("init")
-@click.option("--example", is_flag=True, help="Also load the example organisation.")
+@click.option("--example", is_flag=True, help="Also load the example organisation and scorecard.")
 @pass_state
 def init_command(state: CliState, example: bool) -> None:
-    """Create or upgrade the database; with --example, load the example organisation."""
+    """Create or upgrade the database; --example loads the example organisation and scorecard."""
     from styrhjul.db.migrate import upgrade
     from styrhjul.services.org_import import import_organisation
 
@@ -60,6 +61,14 @@ def init_command(state: CliState, example: bool) -> None:
         click.echo(
             f"example organisation: {summary.units_added} units, {summary.people_added} people,"
             f" {summary.roles_added} role assignments added"
+        )
+        from styrhjul.services.scorecard_import import import_scorecard
+
+        with as_file(files("styrhjul.examples") / "scorecard.csv") as path:
+            loaded = import_scorecard(state.app(), Path(path))
+        click.echo(
+            f"example scorecard: {loaded.measures_added} measures,"
+            f" {loaded.outcomes_added} outcomes added"
         )
 
 
@@ -230,6 +239,7 @@ def outbox_retry(state: CliState, message_id: int) -> None:
 
 cli.add_command(plan_command)
 cli.add_command(dialog_group)
+cli.add_command(scorecard_group)
 cli.add_command(workflows_group)
 
 
