@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.tree import Tree
 from sqlalchemy.engine import make_url
 
+from styrhjul.cli.assignments import assignments_group
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.cli.dialogs import dialog_group, plan_command
 from styrhjul.cli.scorecard import scorecard_group
@@ -178,7 +179,9 @@ def run_command(state: CliState) -> None:
 
     report = run_due(state.app())
     click.echo(
-        f"preparations opened: {len(report.opened)}; messages sent: {report.dispatch.sent},"
+        f"preparations opened: {len(report.opened)};"
+        f" recurring steps raised: {len(report.recurring)};"
+        f" messages sent: {report.dispatch.sent},"
         f" to retry: {report.dispatch.retried}, failed: {report.dispatch.failed}"
     )
 
@@ -239,6 +242,7 @@ def outbox_retry(state: CliState, message_id: int) -> None:
 
 cli.add_command(plan_command)
 cli.add_command(dialog_group)
+cli.add_command(assignments_group)
 cli.add_command(scorecard_group)
 cli.add_command(workflows_group)
 

@@ -9,6 +9,8 @@ anchor), reminders and escalation, and for dialogs the schedule of their rounds.
 Anchors: ``start`` is the instance's event (a dialog's or meeting's start, a process's
 deadline), ``created`` the moment the instance was created, ``state:NAME`` the moment it
 entered state NAME; a step anchored there is raised when the instance enters it.
+``[[recurring]]`` steps come back every school year while an instance is in given states
+(a plan assignment's yearly follow-up report to LG and SG).
 
 Every name is checked when the file is loaded: an unknown state, guard, role or anchor,
 an unreachable state, a transition out of a final state or a step due after the event it
@@ -28,6 +30,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from styrhjul.engine.guards import GUARDS
+from styrhjul.engine.recurring import RecurringSpec, check_recurring
 from styrhjul.errors import DefinitionError
 from styrhjul.tomlpos import PathPart
 from styrhjul.validation import Source, StrictModel, read_toml, validate
@@ -164,6 +167,7 @@ class DefinitionFile(StrictModel):
     transition: Annotated[list[TransitionSpec], Field(min_length=1)]
     timing: TimingSpec = Field(default_factory=TimingSpec)
     step: list[StepSpec] = Field(default_factory=list)
+    recurring: list[RecurringSpec] = Field(default_factory=list)
     schedule: ScheduleSpec | None = None
 
 
@@ -197,6 +201,11 @@ class WorkflowDefinition:
         days = self.spec.timing.prepare_working_days_before
         assert days is not None, f"{self.name} has no [timing] prepare_working_days_before"
         return days
+
+    @property
+    def recurring(self) -> list[RecurringSpec]:
+        """The ``[[recurring]]`` rules: steps raised once per school year (see RecurringSpec)."""
+        return list(self.spec.recurring)
 
     def steps_raised_in(self, state: str | None) -> list[StepSpec]:
         """The steps created with the instance (``None``) or on entering ``state``."""
@@ -243,6 +252,9 @@ def _check(spec: DefinitionFile, source: Source) -> None:
     _check_reachable(spec, fail)
     _check_timing(spec, fail)
     _check_steps(spec, fail)
+    check_recurring(
+        spec.recurring, [s.name for s in spec.state], {s.name for s in spec.state if s.final}, fail
+    )
     _check_schedule(spec, fail)
 
 

@@ -264,7 +264,7 @@ CASES = {
         '[notify]\nchannel = "mail"\n\n[timing]\n',
         "notify",
         "[notify]",
-        "unknown key; allowed here: workflow, state, transition, timing, step, schedule",
+        "unknown key; allowed here: workflow, state, transition, timing, step, recurring, schedule",
     ),
     "missing required key in a state": Case(
         'title = "Genomförd"\n',

@@ -1,0 +1,168 @@
+"""Recurring steps: what a workflow owes once per school year, raised when the time comes.
+
+A definition's ``[[recurring]]`` rules (``engine.recurring``) say which step an instance
+owes every school year while it is in certain states, due on a day of the school year
+and visible some working days before. :func:`raise_recurring_steps` is the daemon's
+part (called from ``run_due``): for every instance in such a state it adds the step
+``<key>_<yyyy>`` of the current school year when its window has opened, unless the step
+exists already or a step of the same rule was done earlier in the school year. Running
+it twice changes nothing; two processes running it at once cannot both add the step
+(the instance's version column lets one of them win).
+
+:func:`satisfy_recurring` is how an explicit act (a plan assignment's follow-up report to
+LG and SG) counts for the year: it completes the open step, or records the year's step
+as done when none was raised yet, so that the rule stays quiet for the rest of the year.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from styrhjul.calendar import SchoolYear, local_datetime
+from styrhjul.db.models import ChecklistItem, Instance
+from styrhjul.engine.recurring import RecurringSpec
+from styrhjul.errors import ConflictError
+from styrhjul.services.audit import audit_instance
+from styrhjul.services.context import App
+from styrhjul.services.instances import add_step, instance_transaction, resolve_assignee
+from styrhjul.services.schedule import DUE_AT, due_times
+from styrhjul.vocabulary import SYSTEM
+
+RECURRING_ORIGIN = "recurring:"
+"""A recurring step's origin is ``recurring:<rule key>``."""
+
+
+def origin_of(rule: RecurringSpec) -> str:
+    return f"{RECURRING_ORIGIN}{rule.key}"
+
+
+def raise_recurring_steps(app: App) -> list[int]:
+    """Add every recurring step whose window has opened today; the ids of the steps added."""
+    watched: dict[str, set[str]] = {}
+    for machine in app.machines.values():
+        definition = machine.definition
+        for rule in definition.recurring:
+            watched.setdefault(definition.name, set()).update(rule.states)
+    if not watched:
+        return []
+    with app.db.session() as session:
+        candidates = list(
+            session.scalars(
+                select(Instance.id)
+                .where(
+                    or_(
+                        *(
+                            and_(Instance.workflow == name, Instance.state.in_(sorted(states)))
+                            for name, states in watched.items()
+                        )
+                    )
+                )
+                .order_by(Instance.id)
+            )
+        )
+    raised: list[int] = []
+    for instance_id in candidates:
+        try:
+            with instance_transaction(app, instance_id, model=Instance) as (session, instance):
+                items = _raise_for(app, session, instance)
+                session.flush()
+                raised.extend(item.id for item in items)
+        except ConflictError:
+            continue  # another process changed it first; the next pass looks again
+    return raised
+
+
+def _raise_for(app: App, session: Session, instance: Instance) -> list[ChecklistItem]:
+    """The recurring steps ``instance`` owes now and does not have yet (added and audited)."""
+    today = app.clock.today()
+    year = SchoolYear.of(today)
+    if instance.school_year and SchoolYear.parse(instance.school_year) > year:
+        return []  # an assignment of a coming school year owes nothing yet
+    definition = app.machine(instance.workflow, instance.workflow_version).definition
+    added = []
+    for rule in definition.recurring:
+        if instance.state not in rule.states or _owed_elsewhere(app, instance, rule, year):
+            continue
+        due_day = due_day_of(app, rule, year)
+        if today < app.calendar.add_working_days(due_day, -rule.raise_working_days_before):
+            continue
+        item = _add(app, session, instance, rule, year)
+        added.append(item)
+        audit_instance(
+            session,
+            instance,
+            at=app.clock.now(),
+            actor=SYSTEM,
+            trigger="recurring_step",
+            from_state=instance.state,
+            reason=f"{item.key}: due {due_day.isoformat()} ({rule.title})",
+        )
+    return added
+
+
+def due_day_of(app: App, rule: RecurringSpec, year: SchoolYear) -> date:
+    """The working day ``rule`` falls due in ``year`` (its month-day, or the working day before)."""
+    return app.calendar.shift_to_working_day(year.date_for(*rule.month_day), "earlier")
+
+
+def _owed_elsewhere(app: App, instance: Instance, rule: RecurringSpec, year: SchoolYear) -> bool:
+    """Whether the year's step exists, or a step of the rule was done within the school year."""
+    key = rule.step_key(year.start_year)
+    return any(
+        item.key == key
+        or (
+            item.origin == origin_of(rule)
+            and item.done_at is not None
+            and SchoolYear.of(item.done_at.astimezone(app.clock.tz).date()) == year
+        )
+        for item in instance.checklist
+    )
+
+
+def _add(
+    app: App, session: Session, instance: Instance, rule: RecurringSpec, year: SchoolYear
+) -> ChecklistItem:
+    definition = app.machine(instance.workflow, instance.workflow_version).definition
+    anchor = local_datetime(year.date_for(*rule.month_day), DUE_AT, app.clock.tz)
+    due, remind, escalate = due_times(app, definition.spec.timing, anchor, 0, event=False)
+    return add_step(
+        instance,
+        key=rule.step_key(year.start_year),
+        title=rule.title,
+        assignee_role=rule.assignee,
+        assignee=resolve_assignee(session, instance, rule.assignee, rule.of, due.date()),
+        required=rule.required,
+        due_at=due,
+        remind_at=remind,
+        escalate_at=escalate,
+        origin=origin_of(rule),
+    )
+
+
+def satisfy_recurring(
+    app: App, session: Session, instance: Instance, *, actor: str, at: datetime
+) -> list[ChecklistItem]:
+    """Count an explicit act as this school year's recurring steps of ``instance`` (no commit).
+
+    Every open recurring step is completed (an overdue one of last year too); a rule with
+    no step this school year gets its step recorded as done, so it is not raised later.
+    The caller audits the act itself. Returns the steps completed or recorded.
+    """
+    year = SchoolYear.of(at.astimezone(app.clock.tz).date())
+    definition = app.machine(instance.workflow, instance.workflow_version).definition
+    touched = []
+    for rule in definition.recurring:
+        open_items = [
+            item
+            for item in instance.checklist
+            if item.origin == origin_of(rule) and item.done_at is None
+        ]
+        if not open_items and not _owed_elsewhere(app, instance, rule, year):
+            open_items = [_add(app, session, instance, rule, year)]
+        for item in open_items:
+            item.done_at, item.done_by = at, actor
+            touched.append(item)
+    return touched
