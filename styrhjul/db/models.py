@@ -73,6 +73,23 @@ class OrgUnit(Base):
     parent: Mapped[OrgUnit | None] = relationship(remote_side="OrgUnit.id")
 
 
+class UnitCycle(Base):
+    """A unit's own dialog cycle: when round N of a level opens for it and the units below.
+
+    Rektor ↔ team dialogs follow each school's own cycle; a unit without an entry follows
+    the nearest unit above it that has one, or else the level's definition.
+    """
+
+    __tablename__ = "unit_cycle"
+    __table_args__ = (UniqueConstraint("unit_id", "level", "round_no", name="unit_level_round"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(40))
+    round_no: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[str] = mapped_column(String(5))
+
+
 class Person(Base):
     """Someone who takes part; identified by email, shown by role title."""
 

@@ -7,17 +7,18 @@ the same file again changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from styrhjul.db.models import OrgUnit, Person, RoleAssignment
+from styrhjul.db.models import OrgUnit, Person, RoleAssignment, UnitCycle
+from styrhjul.engine.definition import MonthDay
 from styrhjul.errors import DefinitionError
 from styrhjul.services.context import App
 from styrhjul.validation import EMAIL_PATTERN, Source, StrictModel, read_toml, validate
@@ -30,6 +31,10 @@ class _UnitRow(StrictModel):
     kind: str
     parent: str | None = None
     school_form: str | None = None
+    dialog_windows: dict[str, list[MonthDay]] = Field(
+        default_factory=dict
+    )
+    """The unit's own cycle: per dialog level, the day each round's window opens."""
 
 
 class _PersonRow(StrictModel):
@@ -65,15 +70,23 @@ class ImportSummary:
     roles_added: int
 
 
-def read_organisation(path: Path) -> OrganisationFile:
-    """Load and check an organisation file; errors name file, line and key."""
+def read_organisation(
+    path: Path, levels: Mapping[str, list[int]] | None = None
+) -> OrganisationFile:
+    """Load and check an organisation file; errors name file, line and key.
+
+    ``levels`` maps each dialog level to its round numbers, to check the units' own
+    cycles against (without it, only their form is checked).
+    """
     source, data = read_toml(path, DefinitionError)
     spec = validate(source, data, OrganisationFile, DefinitionError)
-    _check_organisation(spec, source)
+    _check_organisation(spec, source, levels)
     return spec
 
 
-def _check_organisation(spec: OrganisationFile, source: Source) -> None:
+def _check_organisation(
+    spec: OrganisationFile, source: Source, levels: Mapping[str, list[int]] | None
+) -> None:
     def fail(key: tuple[str | int, ...], message: str) -> DefinitionError:
         error = source.error(DefinitionError, key, message)
         assert isinstance(error, DefinitionError)
@@ -81,6 +94,27 @@ def _check_organisation(spec: OrganisationFile, source: Source) -> None:
 
     kinds = _check_units(spec, fail)
     _check_roles(spec, kinds, fail)
+    if levels is not None:
+        _check_cycles(spec, levels, fail)
+
+
+def _check_cycles(
+    spec: OrganisationFile, levels: Mapping[str, list[int]], fail: Callable[..., DefinitionError]
+) -> None:
+    for i, unit in enumerate(spec.unit):
+        for level, windows in unit.dialog_windows.items():
+            if level not in levels:
+                raise fail(
+                    ("unit", i, "dialog_windows", level),
+                    f"unknown dialog level {level!r}; levels are: {', '.join(sorted(levels))}",
+                )
+            rounds = len(levels[level])
+            if len(windows) != rounds:
+                raise fail(
+                    ("unit", i, "dialog_windows", level),
+                    f"level {level} has {rounds} rounds a year, "
+                    f"so give {rounds} windows, not {len(windows)}",
+                )
 
 
 def _check_units(spec: OrganisationFile, fail: Callable[..., DefinitionError]) -> dict[str, str]:
@@ -145,9 +179,15 @@ def import_organisation(app: App, path: Path) -> ImportSummary:
     Running it again changes nothing; a changed name, parent, title or end date is updated.
     Nothing is written unless the whole file is valid.
     """
-    spec = read_organisation(path)
+    levels = {
+        m.definition.schedule.level: sorted(r.number for r in m.definition.schedule.round)
+        for name, m in app.machines.items()
+        if "@" not in name and m.definition.kind == "dialog"
+    }
+    spec = read_organisation(path, levels)
     with app.db.session() as session:
         units, units_added, units_updated = _upsert_units(session, spec.unit)
+        units_updated += _upsert_cycles(session, spec.unit, units, levels)
         people, people_added, people_updated = _upsert_people(session, spec.person)
         roles_added = _upsert_roles(session, spec, units, people)
     return ImportSummary(units_added, units_updated, people_added, people_updated, roles_added)
@@ -180,6 +220,34 @@ def _upsert_units(session: Session, rows: list[_UnitRow]) -> tuple[dict[str, Org
         pending = rest
     session.flush()
     return units, added, updated
+
+
+def _upsert_cycles(
+    session: Session,
+    rows: list[_UnitRow],
+    units: dict[str, OrgUnit],
+    levels: Mapping[str, list[int]],
+) -> int:
+    """Replace the cycles of each unit the file gives them for; returns units changed."""
+    existing: dict[tuple[int, str], list[str]] = {}
+    for cycle in session.scalars(select(UnitCycle).order_by(UnitCycle.round_no)):
+        existing.setdefault((cycle.unit_id, cycle.level), []).append(cycle.window_start)
+    changed = set()
+    for row in rows:
+        unit = units[row.code]
+        for level, windows in row.dialog_windows.items():
+            if existing.get((unit.id, level)) == windows:
+                continue
+            session.execute(
+                delete(UnitCycle).where(UnitCycle.unit_id == unit.id, UnitCycle.level == level)
+            )
+            session.add_all(
+                UnitCycle(unit_id=unit.id, level=level, round_no=n, window_start=window)
+                for n, window in zip(levels[level], windows, strict=True)
+            )
+            changed.add(unit.id)
+    session.flush()
+    return len(changed)
 
 
 def _upsert_people(session: Session, rows: list[_PersonRow]) -> tuple[dict[str, Person], int, int]:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from styrhjul.calendar import SchoolYear
-from styrhjul.db.models import Dialog, OrgUnit, Person
+from styrhjul.db.models import Dialog, OrgUnit, Person, UnitCycle
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
 from styrhjul.services.audit import audit_instance
@@ -72,7 +72,7 @@ def next_round(
     candidates = [year] if year else [SchoolYear.of(today), SchoolYear.of(today).next()]
     for candidate in candidates:
         for spec in sorted(definition.schedule.round, key=lambda r: r.number):
-            if round_window_start(app, candidate, spec) >= today:
+            if round_window_start(app, candidate, spec.window_start) >= today:
                 return candidate, spec.number
     where = f"school year {year}" if year else "this or the next school year"
     raise InputError(f"no round left to plan in {where}; name one with --round", key="round")
@@ -101,7 +101,6 @@ def plan_round(
         numbers = ", ".join(str(r.number) for r in definition.schedule.round)
         raise InputError(f"round {round_no} is not defined; rounds are: {numbers}", key="round")
     schedule = definition.schedule
-    first_day = round_window_start(app, school_year, spec)
     result = PlanResult(school_year.label, round_no, schedule.level)
     with app.db.session() as session:
         existing = {
@@ -114,9 +113,11 @@ def plan_round(
                 )
             )
         }
-        finders: dict[int, SlotFinder] = defaultdict(lambda: SlotFinder(app, definition, first_day))
+        finders: dict[int, SlotFinder] = defaultdict(lambda: SlotFinder(app, definition))
         for dialog in existing.values():
+            assert dialog.starts_at is not None
             finders[dialog.organizer_id].take(dialog.starts_at)
+        own_windows = _own_windows(session, schedule.level, round_no)
         units = sorted(
             units_of_kind(session, schedule.unit_kinds),
             key=lambda u: (u.parent.code if u.parent else "", u.kind, u.name),
@@ -125,6 +126,9 @@ def plan_round(
             if unit.id in existing:
                 result.existing += 1
                 continue
+            first_day = round_window_start(
+                app, school_year, _window_of(unit, own_windows) or spec.window_start
+            )
             host = holder_over(session, unit, schedule.host_role, first_day)
             participant_role = definition.participant_role(unit.kind)
             participants = holders(session, unit, participant_role, first_day)
@@ -145,7 +149,7 @@ def plan_round(
                 participants[0],
                 school_year=school_year,
                 round_no=round_no,
-                starts_at=finders[host.id].next_free(),
+                starts_at=finders[host.id].next_free(first_day),
                 actor=actor,
             )
             apply_steering(app, session, [dialog])
@@ -229,3 +233,23 @@ def _create_dialog(
         reason=f"planned for {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
     )
     return dialog
+
+
+def _own_windows(session: Session, level: str, round_no: int) -> dict[int, str]:
+    """Unit id -> the day round ``round_no`` of ``level`` opens in the unit's own cycle."""
+    return {
+        cycle.unit_id: cycle.window_start
+        for cycle in session.scalars(
+            select(UnitCycle).where(UnitCycle.level == level, UnitCycle.round_no == round_no)
+        )
+    }
+
+
+def _window_of(unit: OrgUnit, own: dict[int, str]) -> str | None:
+    """The unit's own window, or the nearest one above it (a school's cycle for its teams)."""
+    current: OrgUnit | None = unit
+    while current is not None:
+        if current.id in own:
+            return own[current.id]
+        current = current.parent
+    return None

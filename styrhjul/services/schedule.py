@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from styrhjul.calendar import SchoolYear, local_datetime
-from styrhjul.engine.definition import START, RoundSpec, TimingSpec, WorkflowDefinition
+from styrhjul.engine.definition import START, TimingSpec, WorkflowDefinition
 from styrhjul.services.context import App
 
 OPENS_AT = time(8, 0)
@@ -70,30 +70,36 @@ def step_times(app: App, definition: WorkflowDefinition, starts_at: datetime) ->
     )
 
 
-def round_window_start(app: App, year: SchoolYear, spec: RoundSpec) -> date:
-    """The first working day on or after the round's window start in ``year``."""
-    month, day = (int(part) for part in spec.window_start.split("-"))
+def round_window_start(app: App, year: SchoolYear, window_start: str) -> date:
+    """The first working day on or after a round's window start ("MM-DD") in ``year``."""
+    month, day = (int(part) for part in window_start.split("-"))
     return app.calendar.shift_to_working_day(year.date_for(month, day), "later")
 
 
 class SlotFinder:
-    """Hands out free meeting slots for one organiser, working day by working day."""
+    """Hands out free meeting slots for one organiser, working day by working day.
 
-    def __init__(self, app: App, definition: WorkflowDefinition, first_day: date) -> None:
+    Units may open the same round on different days (their own cycles), so each request
+    names the first day it may use; slots already taken on any day stay taken.
+    """
+
+    def __init__(self, app: App, definition: WorkflowDefinition) -> None:
         self.app = app
         self.slots = definition.slot_times()
-        self.day = first_day
         self.taken: set[datetime] = set()
+        self.full_until: dict[date, date] = {}
 
     def take(self, instant: datetime) -> None:
         self.taken.add(instant)
 
-    def next_free(self) -> datetime:
+    def next_free(self, first_day: date) -> datetime:
+        day = self.full_until.get(first_day, first_day)
         while True:
-            if self.app.calendar.is_working_day(self.day):
+            if self.app.calendar.is_working_day(day):
                 for slot in self.slots:
-                    candidate = local_datetime(self.day, slot, self.app.clock.tz)
+                    candidate = local_datetime(day, slot, self.app.clock.tz)
                     if candidate not in self.taken:
                         self.taken.add(candidate)
+                        self.full_until[first_day] = day
                         return candidate
-            self.day += timedelta(days=1)
+            day += timedelta(days=1)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from importlib.resources import as_file, files
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from support import line_with
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import Dialog, Observation, OrgUnit
-from styrhjul.errors import InputError, PermissionDenied, TransitionRefused
+from styrhjul.errors import DefinitionError, InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.chain import compile_round
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import AgreementInput, hold, open_due_preparations
+from styrhjul.services.org_import import import_organisation
 from styrhjul.services.planning import plan_round
 
 YEAR = SchoolYear(2026)
@@ -218,3 +222,46 @@ def test_board_dialogs_fall_in_october_and_april(app: App) -> None:
         assert step.assignee is not None
         assert step.assignee.email == DIRECTOR
     assert datetime(2026, 10, 1, tzinfo=STOCKHOLM) < dialog.starts_at  # type: ignore[operator]
+
+
+def test_a_school_meets_its_teams_on_its_own_cycle(app: App) -> None:
+    plan_round(app, YEAR, 1, level="rektor_team")
+    starts = {d.unit.code: d.starts_at.astimezone(STOCKHOLM).date() for d in
+              _dialogs(app, "rektor_team") if d.starts_at}  # fmt: skip
+    assert starts["vastra-skolan-f-3"] >= date(2026, 9, 14)
+    assert starts["vastra-skolan-f-3"] < date(2026, 9, 21)
+    assert starts["norra-gymnasiet-naturvetenskap"] >= date(2026, 9, 21)
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        ('{ rektor_teams = ["09-14", "01-11", "04-19"] }',
+         "unknown dialog level 'rektor_teams'; levels are: area_rektor"),
+        ('{ rektor_team = ["09-14", "01-11"] }',
+         "level rektor_team has 3 rounds a year, so give 3 windows, not 2"),
+        ('{ rektor_team = ["09-31", "01-11", "04-19"] }', "dialog_windows"),
+    ],
+)  # fmt: skip
+def test_a_bad_own_cycle_is_refused_with_its_place(
+    empty_app: App, tmp_path: Path, windows: str, message: str
+) -> None:
+    with as_file(files("styrhjul.examples") / "organisation.toml") as path:
+        text = Path(path).read_text(encoding="utf-8")
+    broken = text.replace('dialog_windows = { rektor_team = ["09-14", "01-11", "04-19"] }',
+                          f"dialog_windows = {windows}")  # fmt: skip
+    assert broken != text
+    target = tmp_path / "org.toml"
+    target.write_text(broken, encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        import_organisation(empty_app, target)
+    assert info.value.line == line_with(broken, "dialog_windows = ")
+    assert message in str(info.value)
+    with empty_app.db.session() as session:
+        assert session.scalar(select(OrgUnit.id)) is None
+
+
+def test_importing_the_own_cycle_again_changes_nothing(app: App) -> None:
+    with as_file(files("styrhjul.examples") / "organisation.toml") as path:
+        summary = import_organisation(app, Path(path))
+    assert summary.units_updated == 0

@@ -18,7 +18,7 @@ _fresh = itertools.count(1)
 TABLES = {"agenda_item", "agreement", "assignment", "assignment_member", "assignment_unit",
           "audit_event", "checklist_item", "dialog", "instance", "measure", "meeting",
           "meeting_attendee", "observation", "org_unit", "outbox_message", "outcome", "person",
-          "role_assignment", "workflow_source"}  # fmt: skip
+          "role_assignment", "unit_cycle", "workflow_source"}  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

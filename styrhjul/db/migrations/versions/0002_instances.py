@@ -518,9 +518,26 @@ def _create_tables() -> None:
         batch_op.create_index(
             batch_op.f("ix_observation_instance_id"), ["instance_id"], unique=False
         )
+    op.create_table(
+        "unit_cycle",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(length=40), nullable=False),
+        sa.Column("round_no", sa.Integer(), nullable=False),
+        sa.Column("window_start", sa.String(length=5), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["unit_id"],
+            ["org_unit.id"],
+            name=op.f("fk_unit_cycle_unit_id_org_unit"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_unit_cycle")),
+        sa.UniqueConstraint("unit_id", "level", "round_no", name="unit_level_round"),
+    )
 
 
 def _drop_tables() -> None:
+    op.drop_table("unit_cycle")
     with op.batch_alter_table("observation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_observation_instance_id"))
 
