@@ -27,10 +27,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pgserver import free_port
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from styrhjul.clock import STOCKHOLM
-from styrhjul.db.models import Dialog, OrgUnit
+from styrhjul.db.models import Dialog, Instance, OrgUnit
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party, Sender
 from styrhjul.services.context import App
 
@@ -47,6 +47,7 @@ __all__ = [
     "accept_styrhjul",
     "check_golden",
     "free_port",
+    "keep_dialogs",
     "line_with",
     "make_invite",
     "write_config",
@@ -66,6 +67,18 @@ def dialog_id_of(app: App, unit_code: str = "vastra-skolan") -> int:
         )
     assert found is not None, f"no dialog for {unit_code}"
     return found
+
+
+def keep_dialogs(app: App, *unit_codes: str) -> None:
+    """Delete every dialog but those of ``unit_codes``, with their steps and agreements.
+
+    A test that walks the clock over a planned round then handles a few dialogs, not 40.
+    """
+    with app.db.session() as session:
+        kept = select(Dialog.id).join(OrgUnit, Dialog.unit_id == OrgUnit.id)
+        kept = kept.where(OrgUnit.code.in_(unit_codes))
+        instances = Instance.__table__
+        session.execute(delete(instances).where(instances.c.id.not_in(kept)))
 
 
 def write_config(folder: Path, db_url: str, extra: str = "", transport: str = "maildir") -> Path:

@@ -21,6 +21,7 @@ from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_sta
 from styrhjul.cli.dialogs import dialog_group, plan_command
 from styrhjul.cli.meetings import meetings_group
 from styrhjul.cli.scorecard import scorecard_group
+from styrhjul.cli.steps import history_command, overdue_command, steps_group
 from styrhjul.cli.workflows import workflows_group
 from styrhjul.errors import StyrhjulError, exit_code
 
@@ -175,16 +176,23 @@ def org_superior(state: CliState, email: str, on: str | None) -> None:
 @cli.command("run")
 @pass_state
 def run_command(state: CliState) -> None:
-    """Do what is due now: open preparations, then send the outbox."""
+    """Do what is due now: open preparations, remind, escalate, then send the outbox."""
     from styrhjul.services.runner import run_due
 
     report = run_due(state.app())
+    notices = report.notices
     click.echo(
-        f"preparations opened: {len(report.opened)};"
+        f"preparations opened: {len(report.opened)}; reminders: {len(notices.reminded)},"
+        f" overdue notices: {len(notices.overdue)}, escalations: {len(notices.escalated)};"
         f" recurring steps raised: {len(report.recurring)};"
         f" messages sent: {report.dispatch.sent},"
         f" to retry: {report.dispatch.retried}, failed: {report.dispatch.failed}"
     )
+    if notices.unassigned:
+        steps = ", ".join(str(i) for i in notices.unassigned)
+        click.echo(f"steps due a reminder or notice with no assignee: {steps}", err=True)
+    for step_id, level in notices.unreachable:
+        click.echo(f"step {step_id}: nobody above to escalate to at level {level}", err=True)
 
 
 @cli.group("outbox")
@@ -245,6 +253,9 @@ cli.add_command(plan_command)
 cli.add_command(dialog_group)
 cli.add_command(meetings_group)
 cli.add_command(assignments_group)
+cli.add_command(overdue_command)
+cli.add_command(steps_group)
+cli.add_command(history_command)
 cli.add_command(scorecard_group)
 cli.add_command(workflows_group)
 

@@ -9,6 +9,9 @@
     │   └── text/calendar; method=REQUEST|CANCEL; charset=utf-8   (what calendars act on)
     └── application/ics; name=invite.ics                          (the same bytes, to open)
 
+A plain notice (reminder, overdue notice, escalation, acknowledgement) is only the
+``multipart/alternative`` with its text and HTML parts.
+
 The Message-ID is derived from the outbox row's idempotency key, so a message resent after a
 crash carries the same Message-ID and the receiving side (and a Maildir) can tell it is the
 same message.
@@ -21,6 +24,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime
+from typing import Any
 
 from styrhjul.errors import InputError
 from styrhjul.notifications.ical import render_calendar
@@ -95,13 +99,53 @@ def compose_invite(
     message.make_mixed()
     message.set_boundary(boundary + "_mixed")
     message.set_payload([alternative, attachment])
-    # Headers after the structure: make_mixed() moves every Content-* header to a sub-part.
+    _set_headers(message, recipient, sender=sender, subject=subject, key=key, stamp=stamp)
+    return message
+
+
+def compose_notice(
+    kind: str,
+    recipient: Party,
+    *,
+    sender: Sender,
+    key: str,
+    stamp: datetime,
+    renderer: Renderer,
+    **context: Any,
+) -> EmailMessage:
+    """A plain notice (a reminder, an escalation, a kvittens): text and HTML, no calendar.
+
+    ``kind`` names the template folder; ``context`` is what its templates read besides
+    ``recipient`` and ``sender``. The structure is one ``multipart/alternative``.
+    """
+    subject, text, html = renderer.render(kind, recipient=recipient, sender=sender, **context)
+    plain = MIMEPart()
+    plain.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    rich = MIMEPart()
+    rich.set_content(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message = EmailMessage()
+    message.make_alternative()
+    message.set_boundary("=_styrhjul_" + message_id_for(key, sender.domain)[1:33] + "_alt")
+    message.set_payload([plain, rich])
+    _set_headers(message, recipient, sender=sender, subject=subject, key=key, stamp=stamp)
+    return message
+
+
+def _set_headers(
+    message: EmailMessage,
+    recipient: Party,
+    *,
+    sender: Sender,
+    subject: str,
+    key: str,
+    stamp: datetime,
+) -> None:
+    """Set the top-level headers; after the structure, which would move Content-* headers."""
     message["MIME-Version"] = "1.0"
     message["From"] = _address(sender.address, sender.name)
     message["To"] = _address(recipient.email, recipient.title)
     message["Subject"] = subject
     message["Date"] = format_datetime(stamp)
-    message["Message-ID"] = message_id
+    message["Message-ID"] = message_id_for(key, sender.domain)
     message["X-Styrhjul-Key"] = key
     message["Content-Language"] = "sv"
-    return message

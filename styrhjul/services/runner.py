@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import open_due_preparations
+from styrhjul.services.escalation import NoticeReport, send_due_notices
 from styrhjul.services.outbox import DispatchReport, dispatch
 from styrhjul.services.recurring import raise_recurring_steps
 
@@ -16,12 +17,17 @@ class RunReport:
 
     opened: list[int]
     dispatch: DispatchReport
+    notices: NoticeReport = field(default_factory=NoticeReport)
     recurring: list[int] = field(default_factory=list)
     """Recurring steps raised (such as an assignment's yearly report to LG and SG)."""
 
 
 def run_due(app: App) -> RunReport:
-    """Open due preparations, raise recurring steps, drain the outbox (this pass's mail too)."""
+    """Open preparations, raise recurring steps, remind and escalate, drain the outbox.
+
+    The outbox drain sends the messages written by this pass too.
+    """
     opened = open_due_preparations(app)
     recurring = raise_recurring_steps(app)
-    return RunReport(opened, dispatch(app), recurring=recurring)
+    notices = send_due_notices(app)
+    return RunReport(opened, dispatch(app), notices, recurring=recurring)

@@ -116,8 +116,8 @@ def test_missing_variable_is_an_error(renderer: Renderer) -> None:
 
 
 def test_unknown_kind_is_named(renderer: Renderer) -> None:
-    with pytest.raises(InputError, match="'reminder'"):
-        renderer.render("reminder", invite=make_invite())
+    with pytest.raises(InputError, match="'agenda'"):
+        renderer.render("agenda", invite=make_invite())
 
 
 def test_each_renderer_has_its_own_environment() -> None:
