@@ -20,6 +20,7 @@ from styrhjul.cli.assignments import assignments_group
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.cli.dialogs import dialog_group, plan_command
 from styrhjul.cli.meetings import meetings_group
+from styrhjul.cli.processes import processes_group
 from styrhjul.cli.scorecard import scorecard_group
 from styrhjul.cli.steps import history_command, overdue_command, steps_group
 from styrhjul.cli.workflows import workflows_group
@@ -251,6 +252,7 @@ def outbox_retry(state: CliState, message_id: int) -> None:
 
 cli.add_command(plan_command)
 cli.add_command(dialog_group)
+cli.add_command(processes_group)
 cli.add_command(meetings_group)
 cli.add_command(assignments_group)
 cli.add_command(overdue_command)

@@ -23,18 +23,18 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from styrhjul.engine.guards import GUARDS
 from styrhjul.engine.recurring import RecurringSpec, check_recurring
 from styrhjul.errors import DefinitionError
 from styrhjul.tomlpos import PathPart
 from styrhjul.validation import Source, StrictModel, read_toml, validate
-from styrhjul.vocabulary import INSTANCE_KINDS, SYSTEM
+from styrhjul.vocabulary import HEAD_ROLE, INSTANCE_KINDS, SYSTEM, UNIT_KINDS
 from styrhjul.vocabulary import ROLES as PERSON_ROLES
 
 ROLES = frozenset({*PERSON_ROLES, SYSTEM})
@@ -45,6 +45,23 @@ STAY = "="
 """A destination of ``"="`` keeps the state (a reflexive transition such as postpone)."""
 
 
+def _real_day(value: str) -> str:
+    month, day = (int(part) for part in value.split("-"))
+    try:
+        date(2000, month, day)  # a leap year: 02-29 is a day of some years
+    except ValueError:
+        raise ValueError(f"{value!r} is not a day of the year") from None
+    return value
+
+
+MonthDay = Annotated[
+    str,
+    Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"),
+    AfterValidator(_real_day),
+]
+"""A day of the year as "MM-DD", how round windows are written."""
+HEAD = "head"
+"""As a schedule's participant role: whoever leads the unit, by its kind."""
 START = "start"
 CREATED = "created"
 STATE_ANCHOR = "state:"
@@ -136,18 +153,27 @@ class RoundSpec(StrictModel):
 
     number: Annotated[int, Field(ge=1, le=12)]
     title: str
-    window_start: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    window_start: MonthDay
 
 
 class ScheduleSpec(StrictModel):
-    """``[schedule]``: who meets whom, for how long, in which daily slots."""
+    """``[schedule]``: who meets whom, for how long, in which daily slots.
+
+    One dialog per unit of the ``unit_kinds``; the organiser holds ``host_role`` in the unit
+    or above it, the participant ``participant_role`` in the unit itself (``head``: the
+    role that leads a unit of its kind, so areas meet their area head and departments
+    their department head). ``chain_after`` names the level whose round of the same
+    number must be compiled before this level's round may open its preparation (the
+    dialogs "hook into each other": information goes up, steering comes down).
+    """
 
     level: Annotated[str, Field(pattern=NAME)]
     host_role: str
     participant_role: str
-    unit_kind: str
+    unit_kinds: Annotated[list[str], Field(min_length=1)]
     duration_minutes: Annotated[int, Field(ge=15, le=480)]
     slots: Annotated[list[str], Field(min_length=1)]
+    chain_after: Annotated[str, Field(pattern=NAME)] | None = None
     round: Annotated[list[RoundSpec], Field(min_length=1)]
 
     @field_validator("slots")
@@ -222,6 +248,11 @@ class WorkflowDefinition:
 
     def state_title(self, name: str) -> str:
         return next((s.title for s in self.spec.state if s.name == name), name)
+
+    def participant_role(self, unit_kind: str) -> str:
+        """The role a dialog's participant holds in a unit of ``unit_kind``."""
+        role = self.schedule.participant_role
+        return HEAD_ROLE[unit_kind] if role == HEAD else role
 
     def slot_times(self) -> list[time]:
         return [time.fromisoformat(s) for s in self.schedule.slots]
@@ -392,8 +423,17 @@ def _check_schedule(spec: DefinitionFile, fail: Fail) -> None:
         raise fail(("timing",), "a dialog workflow needs timing.prepare_working_days_before")
     for key in ("host_role", "participant_role"):
         role = getattr(schedule, key)
-        if role not in frozenset(PERSON_ROLES):
+        allowed = frozenset(PERSON_ROLES) | ({HEAD} if key == "participant_role" else set())
+        if role not in allowed:
             raise fail(("schedule", key), f"unknown role {role!r}")
+    for kind in schedule.unit_kinds:
+        if kind not in UNIT_KINDS:
+            raise fail(
+                ("schedule", "unit_kinds"),
+                f"unknown unit kind {kind!r}; kinds are: {', '.join(UNIT_KINDS)}",
+            )
+    if schedule.chain_after == schedule.level:
+        raise fail(("schedule", "chain_after"), "a level cannot wait for its own rounds")
     numbers = [r.number for r in schedule.round]
     if (i := _first_duplicate(numbers)) is not None:
         raise fail(("schedule", "round", i, "number"), f"round {numbers[i]} is defined twice")
