@@ -286,6 +286,20 @@ def dialog_agreement_done(state: CliState, agreement_id: int, actor: str) -> Non
     click.echo(f"agreement {agreement_id} of dialog {agreement.instance_id}: done")
 
 
+@dialog_group.command("agreement-carry")
+@click.argument("agreement_id", type=int)
+@click.option("--due", metavar="YYYY-MM-DD", help="A new due date (default: the same).")
+@actor_option
+@pass_state
+def dialog_agreement_carry(state: CliState, agreement_id: int, due: str | None, actor: str) -> None:
+    """Carry an open agreement over to the unit's next dialog round."""
+    from styrhjul.services.dialogs import carry_agreement_on
+
+    due_on = parse_date(due, "--due") if due else None
+    copy = carry_agreement_on(state.app(), agreement_id, actor=actor, due_on=due_on)
+    click.echo(f"agreement {agreement_id}: carried to dialog {copy.instance_id} as {copy.id}")
+
+
 @dialog_group.command("compile")
 @click.argument("dialog_id", type=int)
 @click.option(

@@ -269,6 +269,7 @@ class Agreement(Base):
     instance: Mapped[Instance] = relationship(
         back_populates="agreements", foreign_keys=[instance_id]
     )
+    carried_to: Mapped[Instance | None] = relationship(foreign_keys=[carried_to_id])
     owner: Mapped[Person] = relationship()
 
     @property

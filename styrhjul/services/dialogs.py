@@ -17,10 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import Agreement, Dialog, Instance
-from styrhjul.errors import ConflictError, InputError, NotFound, TransitionRefused
+from styrhjul.errors import (
+    ConflictError,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    TransitionRefused,
+)
 from styrhjul.services.chain import steer_planned_rounds
 from styrhjul.services.context import App
-from styrhjul.services.instances import fire, instance_transaction
+from styrhjul.services.instances import (
+    actor_roles,
+    carry_agreement,
+    fire,
+    instance_transaction,
+)
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import person_by_email
 from styrhjul.services.schedule import step_times
@@ -79,6 +90,50 @@ def hold(
             state = fire(app, session, dialog, "follow_up", SYSTEM, "agreements recorded")
             steer_planned_rounds(app, session, dialog)
         return state
+
+
+def carry_agreement_on(
+    app: App, agreement_id: int, *, actor: str, due_on: date | None = None
+) -> Agreement:
+    """Carry an open agreement to the unit's next dialog of the same level (the next round).
+
+    The agreement no longer keeps this dialog's follow-up open; it is followed up in the
+    next round instead. Refused until that round is planned.
+    """
+    with app.db.session() as session:
+        agreement = session.get(Agreement, agreement_id)
+        if agreement is None or agreement.instance.kind != "dialog":
+            what = agreement.instance.kind if agreement else "nothing"
+            raise NotFound("agreement of a dialog", f"{agreement_id} (it belongs to {what})")
+        dialog_id = agreement.instance_id
+    with dialog_transaction(app, dialog_id) as (session, dialog):
+        machine = app.machine(dialog.workflow, dialog.workflow_version)
+        runners = machine.roles_for("hold")
+        if actor != SYSTEM and not actor_roles(app, session, dialog, actor) & runners:
+            raise PermissionDenied(
+                f"dialog {dialog.id}: only {', '.join(sorted(runners))} may carry its agreements"
+            )
+        if dialog.state in machine.definition.final_states:
+            raise TransitionRefused(f"dialog {dialog.id}", "carry_agreement", dialog.state, [])
+        target = session.scalar(
+            select(Dialog)
+            .where(
+                Dialog.level == dialog.level,
+                Dialog.unit_id == dialog.unit_id,
+                Dialog.starts_at > dialog.starts_at,
+                Dialog.state.not_in(machine.definition.final_states),
+            )
+            .order_by(Dialog.starts_at)
+            .limit(1)
+        )
+        if target is None:
+            raise InputError(
+                f"dialog {dialog.id}: {dialog.unit.name} has no later {dialog.level} dialog "
+                "planned; plan the next round first",
+                key="agreement",
+            )
+        source = next(a for a in dialog.agreements if a.id == agreement_id)
+        return carry_agreement(app, session, dialog, source, target, actor=actor, due_on=due_on)
 
 
 def close(

@@ -256,6 +256,68 @@ def add_step(
     return item
 
 
+KIND_LABELS = {"dialog": "dialog", "meeting": "möte", "assignment": "uppdrag", "process": "process"}
+"""How audit reasons name each kind of instance (users read the trail in Swedish)."""
+
+
+def carry_agreement(
+    app: App,
+    session: Session,
+    source: Instance,
+    agreement: Agreement,
+    target: Instance,
+    *,
+    actor: str,
+    due_on: date | None = None,
+    noun: str = "överenskommelse",
+    trigger: str = "carry_agreement",
+) -> Agreement:
+    """Close an open agreement on ``source`` as carried over and continue it on ``target``.
+
+    The copy keeps text and owner and, unless ``due_on`` is given, the due date; both
+    instances get an audit row. ``source`` may then close, since a carried agreement is
+    no longer open.
+    """
+    if agreement.done_at is not None:
+        raise InputError(f"{noun} {agreement.id} is already done", key="agreement")
+    if agreement.carried_to_id is not None:
+        raise InputError(
+            f"{noun} {agreement.id} was already carried to "
+            f"{agreement.carried_to.kind if agreement.carried_to else 'instance'} "
+            f"{agreement.carried_to_id}",
+            key="agreement",
+        )
+    if due_on is not None and due_on < app.clock.today():
+        raise InputError(f"due date {due_on} is in the past", key="due")
+    copy = Agreement(
+        position=len(target.agreements) + 1,
+        text=agreement.text,
+        owner_id=agreement.owner_id,
+        due_on=due_on or agreement.due_on,
+    )
+    target.agreements.append(copy)
+    session.flush()
+    agreement.carried_to_id = target.id
+    now = app.clock.now()
+    for instance, reason in (
+        (source, f"{noun} {agreement.id} förd till {KIND_LABELS[target.kind]} {target.id}"),
+        (
+            target,
+            f"{noun} {agreement.id} från {KIND_LABELS[source.kind]} {source.id}: {agreement.text}",
+        ),
+    ):
+        audit_instance(
+            session,
+            instance,
+            at=now,
+            actor=actor,
+            trigger=trigger,
+            from_state=instance.state,
+            reason=reason,
+        )
+    return copy
+
+
 def complete_agreement(app: App, agreement_id: int, *, actor: str) -> Agreement:
     """Mark an agreed action done (by its owner or someone who may hold the instance)."""
     return _tick(app, Agreement, agreement_id, actor=actor)

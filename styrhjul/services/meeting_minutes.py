@@ -39,9 +39,8 @@ from sqlalchemy.orm import Session
 from styrhjul.db.governance import AgendaItem, Meeting, MeetingAttendee
 from styrhjul.db.models import Agreement, Person
 from styrhjul.errors import InputError, NotFound
-from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
-from styrhjul.services.instances import fire, ref
+from styrhjul.services.instances import carry_agreement, fire, ref
 from styrhjul.services.meetings import (
     hand_on,
     meeting_transaction,
@@ -304,8 +303,6 @@ def carry_action(
     The action is closed on its meeting (``carried_to_id``) and continues on the later one,
     with the same text and owner and, unless ``due_on`` is given, the same due date.
     """
-    if due_on is not None and due_on < app.clock.today():
-        raise InputError(f"due date {due_on} is in the past", key="due")
     with app.db.session() as session:
         agreement = session.get(Agreement, action_id)
         if agreement is None or agreement.instance.kind != "meeting":
@@ -315,37 +312,18 @@ def carry_action(
     with meeting_transaction(app, meeting_id) as (session, meeting):
         require_runner(app, session, meeting, actor, "carry its actions")
         action = next(a for a in meeting.agreements if a.id == action_id)
-        if action.done_at is not None:
-            raise InputError(f"action {action_id} is already done", key="action")
-        if action.carried_to_id is not None:
-            raise InputError(
-                f"action {action_id} was already carried to meeting {action.carried_to_id}",
-                key="action",
-            )
         target = _target(app, session, meeting, to_meeting)
-        copy = Agreement(
-            position=len(target.agreements) + 1,
-            text=action.text,
-            owner_id=action.owner_id,
-            due_on=due_on or action.due_on,
+        copy = carry_agreement(
+            app,
+            session,
+            meeting,
+            action,
+            target,
+            actor=actor,
+            due_on=due_on,
+            noun="åtgärd",
+            trigger="carry_action",
         )
-        target.agreements.append(copy)
-        session.flush()
-        action.carried_to_id = target.id
-        now = app.clock.now()
-        for instance, reason in (
-            (meeting, f"åtgärd {action.id} förd till möte {target.id}"),
-            (target, f"åtgärd {action.id} från möte {meeting.id}: {action.text}"),
-        ):
-            audit_instance(
-                session,
-                instance,
-                at=now,
-                actor=actor,
-                trigger="carry_action",
-                from_state=instance.state,
-                reason=reason,
-            )
         return Carried(action.id, meeting.id, target.id, copy.id)
 
 

@@ -20,6 +20,7 @@ from styrhjul.services.context import App
 from styrhjul.services.dialogs import (
     AgreementInput,
     cancel,
+    carry_agreement_on,
     close,
     hold,
     open_due_preparations,
@@ -467,3 +468,40 @@ def test_cancel_queues_cancellations(planned_app: App) -> None:
     assert _audit(app, dialog_id)[-1] == (DIRECTOR, "cancel", "planned", "cancelled")
     with pytest.raises(TransitionRefused, match="in state 'cancelled'"):
         cancel(app, dialog_id, actor=DIRECTOR, reason="igen")
+
+
+def test_an_agreement_carried_to_the_next_round_no_longer_holds_the_follow_up(
+    planned_app: App, clock: FixedClock
+) -> None:
+    app = planned_app
+    dialog_id = dialog_id_of(app, UNIT)
+    detail = dialog_detail(app, dialog_id)
+    clock.set(detail.dialog.starts_at + timedelta(minutes=80))
+    open_due_preparations(app)
+    hold(app, dialog_id, actor=SECRETARY, minutes="Läsförståelsen diskuterades.", agreements=[
+        AgreementInput("Kartlägg läsförståelsen i åk 3", RECTOR, date(2026, 12, 1)),
+        AgreementInput("Bjud in Pedagogiskt center", HEAD, date(2026, 12, 15)),
+    ])  # fmt: skip
+    carried, done = (a.id for a in dialog_detail(app, dialog_id).agreements)
+    with pytest.raises(InputError, match="no later area_rektor dialog planned"):
+        carry_agreement_on(app, carried, actor=SECRETARY)
+    plan_round(app, YEAR, 2)
+    with pytest.raises(PermissionDenied, match="may carry its agreements"):
+        carry_agreement_on(app, carried, actor=RECTOR)
+    with pytest.raises(NotFound, match="agreement of a dialog 999999"):
+        carry_agreement_on(app, 999999, actor=SECRETARY)
+    copy = carry_agreement_on(app, carried, actor=SECRETARY, due_on=date(2027, 2, 26))
+    with pytest.raises(InputError, match=f"already carried to dialog {copy.instance_id}"):
+        carry_agreement_on(app, carried, actor=SECRETARY)
+    later = dialog_detail(app, copy.instance_id)
+    assert later.dialog.round_no == 2
+    assert later.dialog.unit == UNIT
+    assert [(a.text, a.owner, a.due_on) for a in later.agreements] == [
+        ("Kartlägg läsförståelsen i åk 3", RECTOR, date(2027, 2, 26))
+    ]
+    with pytest.raises(TransitionRefused, match=rf"1 agreement\(s\) still open \(ids {done}\)"):
+        close(app, dialog_id, actor=SECRETARY)
+    complete_agreement(app, done, actor=HEAD)
+    assert close(app, dialog_id, actor=SECRETARY) == "closed"
+    reasons = [h.reason for h in dialog_detail(app, dialog_id).history]
+    assert f"överenskommelse {carried} förd till dialog {copy.instance_id}" in reasons
