@@ -26,6 +26,7 @@ from styrhjul.calendar import SchoolYear
 from styrhjul.db.governance import Assignment, AssignmentMember, AssignmentUnit
 from styrhjul.db.models import Instance, OrgUnit, Person
 from styrhjul.errors import InputError, PermissionDenied, TransitionRefused
+from styrhjul.services.acknowledgements import acknowledge
 from styrhjul.services.assignment_rules import (
     CREATOR_ROLE,
     RESPONSIBLE_ROLE,
@@ -122,7 +123,26 @@ def create_assignment(app: App, new: NewAssignment, *, actor: str) -> int:
             from_state=None,
             reason=f"given to {responsible.email} for {new.school_year.label}",
         )
+        _acknowledge_units(
+            app, session, assignment, [link.unit for link in assignment.units], actor
+        )
         return assignment.id
+
+
+def _acknowledge_units(
+    app: App, session: Session, assignment: Assignment, units: Sequence[OrgUnit], actor: str
+) -> None:
+    """Every rektor of a unit the assignment now concerns gets a kvittens of it."""
+    for unit in units:
+        acknowledge(
+            app,
+            session,
+            unit,
+            what=f"Enheten berörs av VP-uppdraget ”{assignment.title}” "
+            f"(läsåret {assignment.school_year}).",
+            actor=actor,
+            key=f"assignment-unit:{assignment.id}:{unit.code}",
+        )
 
 
 def _members(
@@ -228,6 +248,7 @@ def change_units(
             if (item := drop_unit_step(assignment, unit)) is not None:
                 dropped.append(item.key)
         assignment.units.extend(AssignmentUnit(unit=u) for u in adding)
+        _acknowledge_units(app, session, assignment, adding, actor)
         raised = raise_unit_steps(app, assignment)
         parts = [f"added {', '.join(u.code for u in adding)}"] if adding else []
         parts += [f"removed {', '.join(u.code for u in removing)}"] if removing else []

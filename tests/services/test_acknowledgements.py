@@ -9,14 +9,17 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from support import dialog_id_of
 
+from styrhjul.calendar import SchoolYear
 from styrhjul.db.models import ChecklistItem, OutboxMessage
 from styrhjul.services.acknowledgements import acknowledge
+from styrhjul.services.assignments import NewAssignment, change_units, create_assignment
 from styrhjul.services.context import App
 from styrhjul.services.instances import complete_step
 from styrhjul.services.org import unit_by_code
 
 RECTOR = "rektor.vastra-skolan@example.se"
 HEAD = "verksamhetschef.grundskola-norr@example.se"
+DIRECTOR = "utbildningsdirektor@example.se"
 
 
 def _step(app: App, key: str) -> int:
@@ -106,3 +109,28 @@ def test_acknowledge_is_idempotent_by_key_and_skips_units_without_a_rektor(app: 
     assert [key for key, _ in sent] == ["acknowledgement:idea:1", "acknowledgement:idea:2"]
     assert all(m["To"].addresses[0].addr_spec == RECTOR for _, m in sent)
     assert "Av: Styrhjul" in _text(sent[1][1])
+
+
+def test_each_rektor_hears_of_a_plan_assignment_that_concerns_their_unit(app: App) -> None:
+    new = NewAssignment(
+        title="Matematik",
+        responsible=HEAD,
+        school_year=SchoolYear(2026),
+        description="Höjda resultat i matematik.",
+        units=("vastra-skolan", "norrbackaskolan"),
+        steering_group=(DIRECTOR, HEAD),
+        support=(),
+    )
+    assignment_id = create_assignment(app, new, actor=DIRECTOR)
+    sent = _acknowledgements(app)
+    assert [key for key, _ in sent] == [
+        f"acknowledgement:assignment-unit:{assignment_id}:vastra-skolan",
+        f"acknowledgement:assignment-unit:{assignment_id}:norrbackaskolan",
+    ]
+    _, message = sent[0]
+    assert message["To"].addresses[0].addr_spec == RECTOR
+    assert "Enheten berörs av VP-uppdraget ”Matematik” (läsåret 2026/27)." in _text(message)
+    change_units(app, assignment_id, actor=DIRECTOR, add=("ostra-skolan",))
+    later = [key for key, _ in _acknowledgements(app)]
+    assert later[-1] == f"acknowledgement:assignment-unit:{assignment_id}:ostra-skolan"
+    assert len(later) == 3
