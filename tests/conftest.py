@@ -1,18 +1,20 @@
 """Shared fixtures: a real database of each kind, settings in a temp folder, a fixed clock,
-the example organisation, round 1 of 2026/27 already planned, and a real SMTP server.
+the example organisation, round 1 of 2026/27 already planned, the CLI over each of these,
+and a real SMTP server. No test sees the developer's STYRHJUL_* environment variables.
 
 ``db_url`` is parametrised over SQLite and a private PostgreSQL server that this suite
 starts itself (``tests/pgserver.py``). Each kind is migrated once per session into a
 template; each test gets a fresh copy (a copied SQLite file, ``CREATE DATABASE ... TEMPLATE``).
 ``planned_url`` does the same with a template in which round 1 is planned.
 
-Plain helpers (``write_config``, ``START``, the SMTP ``Collector`` ...) live in
-``tests/support.py``; this module puts tests/ on ``sys.path`` so that they import.
+Plain helpers (``write_config``, ``START``, the ``Cli`` harness, the SMTP ``Collector`` ...)
+live in ``tests/support.py``; this module puts tests/ on ``sys.path`` so that they import.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from aiosmtpd.controller import Controller
 from pgserver import PostgresServer
-from support import START, Collector, free_port, write_config
+from support import START, UPDATE_GOLDEN, Cli, Collector, free_port, write_config
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.clock import FixedClock
@@ -44,6 +46,22 @@ PG_PLANNED_TEMPLATE = "styrhjul_planned_template"
 PLANNED_YEAR = SchoolYear(2026)
 PLANNED_ROUND = 1
 _names = itertools.count(1)
+
+
+# --- the environment ---------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing from the developer's shell may steer the code under test.
+
+    Every STYRHJUL_* variable is removed but STYRHJUL_UPDATE_GOLDEN, which steers the suite
+    itself (``support.check_golden``). COLUMNS is wide so that rich tables never truncate.
+    """
+    for name in list(os.environ):
+        if name.startswith("STYRHJUL_") and name != UPDATE_GOLDEN:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COLUMNS", "250")
 
 
 # --- databases ---------------------------------------------------------------------------
@@ -173,6 +191,31 @@ def planned_app(planned_url: str, tmp_path: Path, clock: FixedClock) -> Iterator
     app = build(settings, clock=clock, transport=MaildirTransport(settings.maildir_path))
     yield app
     app.close()
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The CLI over a migrated, empty database of each kind, at ``NOW``."""
+    return Cli(write_config(tmp_path, db_url), capsys)
+
+
+@pytest.fixture
+def org_cli(cli: Cli) -> Cli:
+    """``cli`` with the example organisation loaded (``init --example``)."""
+    cli.ok("init", "--example")
+    return cli
+
+
+@pytest.fixture
+def planned_cli(tmp_path: Path, planned_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """The CLI over a copy of the planned database (``planned_url``), at ``NOW``.
+
+    Nothing has run yet: the 80 invites are pending, the Maildir is empty.
+    """
+    return Cli(write_config(tmp_path, planned_url), capsys)
 
 
 # --- a real SMTP server on loopback ------------------------------------------------------

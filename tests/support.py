@@ -1,5 +1,6 @@
-"""What the test modules share besides fixtures: config files, the start instant, sample
-notifications and their golden files, a collecting SMTP handler, a test certificate.
+"""What the test modules share besides fixtures: config files, the start instant, the CLI
+harness, sample notifications and their golden files, a collecting SMTP handler, a test
+certificate.
 
 tests/ is not a package. tests/conftest.py puts this folder on ``sys.path``, so every test
 module imports ``from support import ...``; ``from conftest import ...`` would be ambiguous,
@@ -11,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import enum
 import ipaddress
+import json
 import os
 import ssl
 from dataclasses import replace
@@ -29,6 +32,7 @@ from cryptography.x509.oid import NameOID
 from pgserver import free_port
 from sqlalchemy import delete, select
 
+from styrhjul.cli.main import main
 from styrhjul.clock import STOCKHOLM
 from styrhjul.db.models import Dialog, Instance, OrgUnit
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party, Sender
@@ -38,11 +42,13 @@ __all__ = [
     "CONTROLLER",
     "DIRECTOR",
     "GOLDEN",
+    "NOW",
     "PRINCIPAL",
     "SENDER",
     "STAMP",
     "START",
     "Certificate",
+    "Cli",
     "Collector",
     "accept_styrhjul",
     "check_golden",
@@ -55,6 +61,8 @@ __all__ = [
 
 # Tuesday 1 September 2026, 09:00 in Stockholm: before round 1 of 2026/27. Every clock starts here.
 START = dt.datetime(2026, 9, 1, 9, 0, tzinfo=STOCKHOLM)
+# ... as the CLI's --now takes it.
+NOW = f"{START:%Y-%m-%d %H:%M}"
 
 
 def dialog_id_of(app: App, unit_code: str = "vastra-skolan") -> int:
@@ -106,6 +114,78 @@ def line_with(text: str, needle: str, occurrence: int = 1) -> int:
             if seen == occurrence:
                 return number
     raise AssertionError(f"{needle!r} occurs fewer than {occurrence} times")
+
+
+# --- the command line, run in-process ------------------------------------------------------
+
+
+class _Default(enum.Enum):
+    """``now=`` left out: the ``Cli``'s own ``now`` applies (``None`` would mean no --now)."""
+
+    NOW = enum.auto()
+
+
+_DEFAULT = _Default.NOW
+_When = str | None | _Default
+
+
+class Cli:
+    """Runs ``styrhjul.cli.main.main`` in-process against one config file.
+
+    Calling it returns (exit code, stdout, stderr). Every command gets ``--now`` with the
+    ``now`` given here (``NOW`` unless told otherwise; ``None`` gives no --now at all); each
+    method's ``now=`` overrides that for one call. The Maildir is ``config.parent / "mail"``,
+    as ``write_config`` sets it.
+    """
+
+    def __init__(
+        self, config: Path, capsys: pytest.CaptureFixture[str], now: str | None = NOW
+    ) -> None:
+        self.config = config
+        self.capsys = capsys
+        self.now = now
+        self.maildir = config.parent / "mail"
+
+    def __call__(self, *args: str, now: _When = _DEFAULT) -> tuple[int, str, str]:
+        when = self.now if isinstance(now, _Default) else now
+        argv = ["--config", str(self.config)]
+        if when is not None:
+            argv += ["--now", when]
+        self.capsys.readouterr()
+        code = main([*argv, *args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ok(self, *args: str, now: _When = _DEFAULT) -> str:
+        """Stdout of a command that must exit 0."""
+        code, out, err = self(*args, now=now)
+        assert code == 0, f"{args}: exit {code}\nstdout: {out}\nstderr: {err}"
+        return out
+
+    def json(self, *args: str, now: _When = _DEFAULT) -> Any:
+        """The parsed ``--json`` output of a command that must exit 0."""
+        return json.loads(self.ok(*args, "--json", now=now))
+
+    def fails(self, code: int, *args: str, now: _When = _DEFAULT) -> str:
+        """Stderr of a command that must exit with ``code``."""
+        got, out, err = self(*args, now=now)
+        assert got == code, f"{args}: exit {got}, expected {code}\nstdout: {out}\nstderr: {err}"
+        return err
+
+    def mails(self) -> list[Path]:
+        """The files in the Maildir's new/, sorted; none if it does not exist yet."""
+        new = self.maildir / "new"
+        return sorted(new.iterdir()) if new.exists() else []
+
+    def dialog_id(self, unit: str) -> int:
+        """The id of the single dialog of ``unit`` in ``dialog list``."""
+        rows = self.json("dialog", "list")
+        (found,) = [r["id"] for r in rows if r["unit"] == unit]
+        return found
+
+    def show(self, dialog_id: int, now: _When = _DEFAULT) -> dict[str, Any]:
+        """``dialog show --json``."""
+        return self.json("dialog", "show", str(dialog_id), now=now)
 
 
 # --- a sample meeting and the golden files of its messages ---------------------------------

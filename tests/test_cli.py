@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email
 import email.utils
-import json
 import os
 import subprocess
 import sys
@@ -21,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import START, write_config
+from support import NOW, Cli, write_config
 
 from styrhjul.cli.main import main
 
-NOW = f"{START:%Y-%m-%d %H:%M}"
 YEAR = "2026/27"
 SCRIPT = Path(sys.executable).parent / "styrhjul"
 
@@ -35,53 +33,6 @@ NORR_HEAD = "verksamhetschef.grundskola-norr@example.se"
 NORRBACKA_REKTOR = "rektor.norrbackaskolan@example.se"
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing from the developer's shell may steer the CLI under test."""
-    for name in list(os.environ):
-        if name.startswith("STYRHJUL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "200")  # rich tables: whole names, no ellipses
-
-
-class Cli:
-    """Runs ``main`` in-process against one config file and returns (code, stdout, stderr)."""
-
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-        self.maildir = config.parent / "mail"
-
-    def __call__(self, *args: str, now: str | None = NOW) -> tuple[int, str, str]:
-        argv = ["--config", str(self.config)]
-        if now is not None:
-            argv += ["--now", now]
-        self.capsys.readouterr()
-        code = main([*argv, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str, now: str | None = NOW) -> str:
-        code, out, err = self(*args, now=now)
-        assert code == 0, f"{args}: exit {code}\nstdout: {out}\nstderr: {err}"
-        return out
-
-    def json(self, *args: str, now: str | None = NOW) -> Any:
-        return json.loads(self.ok(*args, "--json", now=now))
-
-    def mails(self) -> list[Path]:
-        new = self.maildir / "new"
-        return sorted(new.iterdir()) if new.exists() else []
-
-    def dialog_id(self, unit: str) -> int:
-        rows = self.json("dialog", "list")
-        (found,) = [r["id"] for r in rows if r["unit"] == unit]
-        return found
-
-    def show(self, dialog_id: int, now: str | None = NOW) -> dict[str, Any]:
-        return self.json("dialog", "show", str(dialog_id), now=now)
 
 
 def _at(moment: str, delta: timedelta = timedelta()) -> str:
@@ -97,27 +48,12 @@ def _calendar_part(path: Path) -> Message:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """The CLI over a migrated, empty database of each kind."""
-    return Cli(write_config(tmp_path, db_url), capsys)
-
-
-@pytest.fixture
-def org_cli(cli: Cli) -> Cli:
-    """... with the example organisation loaded."""
-    cli.ok("init", "--example")
-    return cli
-
-
-@pytest.fixture
-def planned_cli(tmp_path: Path, planned_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """The CLI over a copy of the planned database (the example organisation, round 1 of
-    2026/27), after its first ``run`` has sent the 80 invites into the empty Maildir."""
-    cli = Cli(write_config(tmp_path, planned_url), capsys)
-    assert cli.mails() == []
-    cli.ok("run")
-    assert len(cli.mails()) == 80
-    return cli
+def sent_cli(planned_cli: Cli) -> Cli:
+    """``planned_cli`` after its first ``run`` has sent the 80 invites into the empty Maildir."""
+    assert planned_cli.mails() == []
+    planned_cli.ok("run")
+    assert len(planned_cli.mails()) == 80
+    return planned_cli
 
 
 # --- set-up and organisation -------------------------------------------------------------
@@ -245,22 +181,22 @@ def test_plan_round_zero_is_refused_without_school_year(org_cli: Cli) -> None:
 
 
 @sqlite_only
-def test_dialog_list_and_show(planned_cli: Cli) -> None:
-    rows = planned_cli.json("dialog", "list")
+def test_dialog_list_and_show(sent_cli: Cli) -> None:
+    rows = sent_cli.json("dialog", "list")
     assert len(rows) == 40
     assert {r["state"] for r in rows} == {"planned"}
     starts = [r["starts_at"] for r in rows]
     assert starts == sorted(starts)
 
-    north = planned_cli.json("dialog", "list", "--area", "grundskola-norr")
+    north = sent_cli.json("dialog", "list", "--area", "grundskola-norr")
     assert north
     assert {r["area"] for r in north} == {"grundskola-norr"}
     assert len(north) == sum(r["area"] == "grundskola-norr" for r in rows)
-    assert planned_cli.json("dialog", "list", "--round", "2") == []
-    assert len(planned_cli.json("dialog", "list", "--school-year", YEAR, "--round", "1")) == 40
+    assert sent_cli.json("dialog", "list", "--round", "2") == []
+    assert len(sent_cli.json("dialog", "list", "--school-year", YEAR, "--round", "1")) == 40
 
-    dialog_id = planned_cli.dialog_id("vastra-skolan")
-    detail = planned_cli.show(dialog_id)
+    dialog_id = sent_cli.dialog_id("vastra-skolan")
+    detail = sent_cli.show(dialog_id)
     assert detail["dialog"]["organizer"] == NORR_HEAD
     assert detail["dialog"]["participant"] == VASTRA_REKTOR
     assert len(detail["checklist"]) == 7
@@ -268,15 +204,15 @@ def test_dialog_list_and_show(planned_cli: Cli) -> None:
     assert [h["trigger"] for h in detail["history"]] == ["plan"]
     assert detail["allowed"] == ["cancel", "open_preparation", "postpone"]
 
-    text = planned_cli.ok("dialog", "show", str(dialog_id))
+    text = sent_cli.ok("dialog", "show", str(dialog_id))
     assert f"dialog {dialog_id}" in text
     assert "Västra skolan" in text
     assert "checklist" in text
-    assert "Västra skolan" in planned_cli.ok("dialog", "list")
+    assert "Västra skolan" in sent_cli.ok("dialog", "list")
 
 
-def test_dialog_walk_from_planned_to_closed(planned_cli: Cli) -> None:
-    cli = planned_cli
+def test_dialog_walk_from_planned_to_closed(sent_cli: Cli) -> None:
+    cli = sent_cli
     dialog_id = cli.dialog_id("vastra-skolan")
     detail = cli.show(dialog_id)
     opening = _at(detail["prepare_at"], timedelta(hours=1))
@@ -349,8 +285,8 @@ def test_dialog_walk_from_planned_to_closed(planned_cli: Cli) -> None:
     assert len(cli.mails()) == 80
 
 
-def test_postpone_and_cancel_send_updates(planned_cli: Cli) -> None:
-    cli = planned_cli
+def test_postpone_and_cancel_send_updates(sent_cli: Cli) -> None:
+    cli = sent_cli
     dialog_id = cli.dialog_id("norrbackaskolan")
     sequence = cli.show(dialog_id)["ical_sequence"]
     postpone = ["dialog", "postpone", str(dialog_id), "--reason", "Krock", "--as", NORR_HEAD]
@@ -420,8 +356,8 @@ def test_postpone_and_cancel_send_updates(planned_cli: Cli) -> None:
 
 
 @sqlite_only
-def test_dialog_errors_map_to_exit_codes(planned_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    cli = planned_cli
+def test_dialog_errors_map_to_exit_codes(sent_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = sent_cli
     dialog_id = cli.dialog_id("vastra-skolan")
     start = cli.show(dialog_id)["dialog"]["starts_at"]
     during = _at(start, timedelta(minutes=30))

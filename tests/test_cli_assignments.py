@@ -6,65 +6,13 @@ roles (5) and stale versions (6). The rules themselves are tested in
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Any
+from support import Cli
 
-import pytest
-from support import START, write_config
-
-from styrhjul.cli.main import main
-
-NOW = f"{START:%Y-%m-%d %H:%M}"
 DIRECTOR = "utbildningsdirektor@example.se"
 SECRETARY = "sekreterare.ledningsgrupp@example.se"
 NORR = "verksamhetschef.grundskola-norr@example.se"
 PC = "avdelningschef.pedagogiskt-center@example.se"
 REKTOR = "rektor.vastra-skolan@example.se"
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("STYRHJUL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-class Cli:
-    """Runs ``main`` in-process against one config file; returns (code, stdout, stderr)."""
-
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str, now: str = NOW) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--config", str(self.config), "--now", now, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str, now: str = NOW) -> str:
-        code, out, err = self(*args, now=now)
-        assert code == 0, f"{args}: exit {code}\nstdout: {out}\nstderr: {err}"
-        return out
-
-    def json(self, *args: str, now: str = NOW) -> Any:
-        return json.loads(self.ok(*args, "--json", now=now))
-
-    def fails(self, code: int, *args: str, now: str = NOW) -> str:
-        got, out, err = self(*args, now=now)
-        assert got == code, f"{args}: exit {got}, expected {code}\nstdout: {out}\nstderr: {err}"
-        return err
-
-
-@pytest.fixture
-def cli(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """The CLI over a database with the example organisation."""
-    runner = Cli(write_config(tmp_path, db_url), capsys)
-    runner.ok("init", "--example")
-    return runner
 
 
 def _create(cli: Cli, title: str = "Matematik", *extra: str) -> int:
@@ -99,7 +47,8 @@ def _create(cli: Cli, title: str = "Matematik", *extra: str) -> int:
     return int(created["id"])
 
 
-def test_create_list_and_show(cli: Cli) -> None:
+def test_create_list_and_show(org_cli: Cli) -> None:
+    cli = org_cli
     a = _create(cli)
     (row,) = cli.json("assignments", "list")
     assert (row["id"], row["title"], row["state"], row["area"], row["units"]) == (
@@ -131,7 +80,8 @@ def test_create_list_and_show(cli: Cli) -> None:
     assert "Utkast" in text
 
 
-def test_an_assignment_through_the_command_line(cli: Cli) -> None:
+def test_an_assignment_through_the_command_line(org_cli: Cli) -> None:
+    cli = org_cli
     a = _create(cli)
     assert "proposed" in cli.ok("assignments", "move", str(a), "propose", "--as", NORR)
 
@@ -196,7 +146,8 @@ def test_an_assignment_through_the_command_line(cli: Cli) -> None:
     )
 
 
-def test_bad_input_and_refusals_have_their_exit_codes(cli: Cli) -> None:
+def test_bad_input_and_refusals_have_their_exit_codes(org_cli: Cli) -> None:
+    cli = org_cli
     base = ("assignments", "create", "--title", "Språk", "--responsible", NORR)
     assert "is not a school year" in cli.fails(
         2, *base, "--school-year", "2026/28", "--as", DIRECTOR
@@ -232,7 +183,8 @@ def test_bad_input_and_refusals_have_their_exit_codes(cli: Cli) -> None:
     )
 
 
-def test_run_raises_the_yearly_report_when_due(cli: Cli) -> None:
+def test_run_raises_the_yearly_report_when_due(org_cli: Cli) -> None:
+    cli = org_cli
     a = _create(cli)
     cli.ok("assignments", "move", str(a), "propose", "--as", NORR)
     cli.ok(

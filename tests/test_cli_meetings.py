@@ -7,15 +7,10 @@ Each test writes its own config into ``tmp_path`` and loads the example organisa
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support import write_config
-
-from styrhjul.cli.main import main
+from support import Cli, write_config
 
 SECRETARY = "sekreterare.ledningsgrupp@example.se"
 DIRECTOR = "utbildningsdirektor@example.se"
@@ -27,44 +22,10 @@ TUESDAY_AFTER = "2026-09-08 16:30"
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("STYRHJUL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "250")
-
-
-class Cli:
-    """Runs ``main`` in-process against one config file and returns (code, stdout, stderr)."""
-
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str, now: str = MONDAY) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--config", str(self.config), "--now", now, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str, now: str = MONDAY) -> str:
-        code, out, err = self(*args, now=now)
-        assert code == 0, f"{args}: exit {code}\nstdout: {out}\nstderr: {err}"
-        return out
-
-    def json(self, *args: str, now: str = MONDAY) -> Any:
-        return json.loads(self.ok(*args, "--json", now=now))
-
-    def fails(self, code: int, *args: str, now: str = MONDAY) -> str:
-        got, out, err = self(*args, now=now)
-        assert got == code, f"{args}: exit {got}, expected {code}\nstdout: {out}\nstderr: {err}"
-        return err
-
-
 @pytest.fixture
 def cli(tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    cli = Cli(write_config(tmp_path, db_url), capsys)
+    """The CLI on ``MONDAY``, with the example organisation loaded that day."""
+    cli = Cli(write_config(tmp_path, db_url), capsys, now=MONDAY)
     cli.ok("init", "--example")
     return cli
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_cli import Cli, _clean_environment, cli, org_cli  # noqa: F401 - fixtures
+from support import Cli
 
 DIRECTOR = "utbildningsdirektor@example.se"
 BOARD_CHAIR = "ordforande.bun@example.se"

@@ -6,63 +6,21 @@ planned database (round 1 of 2026/27), so unmet targets land on the units' dialo
 
 from __future__ import annotations
 
-import json
-import os
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
 
 import pytest
-from support import START, write_config
+from support import Cli
 
-from styrhjul.cli.main import main
-
-NOW = f"{START:%Y-%m-%d %H:%M}"
 RECTOR = "rektor.vastra-skolan@example.se"
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing from the developer's shell may steer the CLI under test."""
-    for name in list(os.environ):
-        if name.startswith("STYRHJUL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "250")  # rich tables: whole titles, no ellipses
-
-
-class Cli:
-    """Runs ``main`` in-process against one config file and returns (code, stdout, stderr)."""
-
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--config", str(self.config), "--now", NOW, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str) -> str:
-        code, out, err = self(*args)
-        assert code == 0, f"{args}: exit {code}\nstdout: {out}\nstderr: {err}"
-        return out
-
-    def json(self, *args: str) -> Any:
-        return json.loads(self.ok(*args, "--json"))
 
 
 @pytest.fixture
 def example_csv() -> Path:
     with as_file(files("styrhjul.examples") / "scorecard.csv") as path:
         return Path(path)
-
-
-@pytest.fixture
-def planned_cli(planned_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
-    return Cli(write_config(tmp_path, planned_url), capsys)
 
 
 def test_import_show_and_evaluate_the_example_scorecard(planned_cli: Cli, example_csv: Path):
@@ -151,10 +109,7 @@ def test_exit_codes(planned_cli: Cli, tmp_path: Path):
 
 
 @sqlite_only
-def test_init_example_loads_the_scorecard_and_evaluate_reports_units_without_dialogs(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-):
-    cli = Cli(write_config(tmp_path, db_url), capsys)
+def test_init_example_loads_the_scorecard_and_evaluate_reports_units_without_dialogs(cli: Cli):
     out = cli.ok("init", "--example")
     assert "example scorecard: 18 measures, 18 outcomes added" in out
     code, out, err = cli("scorecard", "evaluate")

@@ -6,15 +6,9 @@ In-process through ``styrhjul.cli.main.main(argv)`` over a copy of the planned d
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Any
-
 import pytest
-from support import keep_dialogs, write_config
+from support import Cli, keep_dialogs
 
-from styrhjul.cli.main import main
 from styrhjul.config import load_settings
 from styrhjul.wiring import build
 
@@ -26,46 +20,17 @@ LATER = "2026-09-25 12:00"
 KEPT = ("vastra-skolan", "norrbackaskolan", "ekbackens-forskoleomrade")
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("STYRHJUL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "250")  # rich tables: whole names, no ellipses
-
-
-class Cli:
-    """Runs ``main`` against one config file; returns (exit code, stdout, stderr)."""
-
-    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.config = config
-        self.capsys = capsys
-
-    def __call__(self, *args: str, now: str = MONDAY) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--config", str(self.config), "--now", now, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def ok(self, *args: str, now: str = MONDAY) -> str:
-        code, out, err = self(*args, now=now)
-        assert code == 0, f"{args}: exit {code}\nstdout: {out}\nstderr: {err}"
-        return out
-
-    def json(self, *args: str, now: str = MONDAY) -> Any:
-        return json.loads(self.ok(*args, "--json", now=now))
-
-
 @pytest.fixture
-def cli(tmp_path: Path, planned_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """The planned round with three dialogs kept, so that a catch-up ``run`` stays quick."""
-    config = write_config(tmp_path, planned_url)
-    app = build(load_settings(config, environ={}))
+def cli(planned_cli: Cli) -> Cli:
+    """The planned round on ``MONDAY``, with three dialogs kept so that a catch-up ``run``
+    stays quick."""
+    app = build(load_settings(planned_cli.config, environ={}))
     try:
         keep_dialogs(app, *KEPT)
     finally:
         app.close()
-    return Cli(config, capsys)
+    planned_cli.now = MONDAY
+    return planned_cli
 
 
 def _vastra_steps(cli: Cli) -> dict[str, int]:

@@ -10,13 +10,12 @@ the application refuses a definition changed without raising its version.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import START, line_with, write_config
+from support import START, Cli, line_with, write_config
 
 from styrhjul.cli.main import main
 from styrhjul.clock import FixedClock
@@ -31,14 +30,6 @@ SHIPPED_TEXT = SHIPPED.read_text(encoding="utf-8")
 RETITLED = SHIPPED_TEXT.replace('title = "Förberedd"', 'title = "Klar för dialog"', 1)
 RETITLED_LINE = 'state ready retitled: "Förberedd" → "Klar för dialog"'
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("STYRHJUL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "200")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -123,13 +114,10 @@ def _store_retitled_version_1(folder: Path, db_url: str) -> None:
 
 
 @sqlite_only
-def test_diff_against_stored_and_the_refusal(
-    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_diff_against_stored_and_the_refusal(tmp_path: Path, db_url: str, cli: Cli) -> None:
     _store_retitled_version_1(tmp_path, db_url)
-    config = str(tmp_path / "config.toml")
 
-    diffs = ok_json(capsys, "--config", config, "workflows", "diff")
+    diffs = cli.json("workflows", "diff", now=None)
     assert sorted(d["name"] for d in diffs) == sorted(p.stem for p in definition_paths())
     by_name = {d["name"]: d for d in diffs}
     dialog = by_name.pop("dialog_round")
@@ -140,18 +128,18 @@ def test_diff_against_stored_and_the_refusal(
     ]
     assert all(d["changes"] == [] and d["note"] == "" for d in by_name.values())
 
-    code, out, _ = run(capsys, "--config", config, "workflows", "diff", "dialog_round")
+    code, out, _ = cli("workflows", "diff", "dialog_round", now=None)
     assert code == 0
     assert out.splitlines()[0] == (
         "dialog_round: version 1 → 1 (the text changed without raising workflow.version)"
     )
 
-    code, _, err = run(capsys, "--config", config, "workflows", "diff", "nonesuch")
+    code, _, err = cli("workflows", "diff", "nonesuch", now=None)
     assert code == 3
     assert "workflow 'nonesuch'" in err
 
     # any command that opens the application refuses the changed file
-    code, out, err = run(capsys, "--config", config, "workflows", "list")
+    code, out, err = cli("workflows", "list", now=None)
     assert code == 2
     line = line_with(SHIPPED_TEXT, "version = 1")
     assert err.startswith(f"error: {SHIPPED}:{line}: workflow.version: workflow 'dialog_round' ")
@@ -159,22 +147,14 @@ def test_diff_against_stored_and_the_refusal(
 
 
 @sqlite_only
-def test_diff_before_anything_is_stored(
-    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = str(write_config(tmp_path, db_url))
-    code, out, _ = run(capsys, "--config", config, "workflows", "diff", "dialog_round")
+def test_diff_before_anything_is_stored(cli: Cli) -> None:
+    code, out, _ = cli("workflows", "diff", "dialog_round", now=None)
     assert code == 0
     assert out.splitlines() == ["dialog_round: no version stored yet: no instance has used it"]
 
 
-def test_list_counts_instances_per_version(
-    tmp_path: Path, planned_url: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = str(write_config(tmp_path, planned_url))
-    rows = ok_json(
-        capsys, "--config", config, "--now", f"{START:%Y-%m-%d %H:%M}", "workflows", "list"
-    )
+def test_list_counts_instances_per_version(planned_cli: Cli) -> None:
+    rows = planned_cli.json("workflows", "list")
     assert sorted(r["name"] for r in rows) == sorted(p.stem for p in definition_paths())
     (dialog,) = [r for r in rows if r["name"] == "dialog_round"]
     assert (dialog["version"], dialog["kind"], dialog["title"]) == (
@@ -186,7 +166,7 @@ def test_list_counts_instances_per_version(
     assert (use["version"], use["running"], use["finished"]) == (1, 40, 0)
     assert use["first_used_at"].startswith("2026-09-01T")
 
-    code, out, _ = run(capsys, "--config", config, "workflows", "list")
+    code, out, _ = planned_cli("workflows", "list", now=None)
     assert code == 0
     assert "dialog_round" in out
     assert "Verksamhetsdialog" in out
