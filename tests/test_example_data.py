@@ -77,7 +77,9 @@ def test_only_known_keys(org: Table) -> None:
     assert isinstance(org["valid_from"], dt.date)
     for u in org["unit"]:
         assert (
-            {"code", "name", "kind"} <= set(u) <= {"code", "name", "kind", "parent", "school_form"}
+            {"code", "name", "kind"}
+            <= set(u)
+            <= {"code", "name", "kind", "parent", "school_form", "dialog_windows"}
         )
     for p in org["person"]:
         assert set(p) == {"email", "title"}

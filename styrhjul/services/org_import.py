@@ -31,9 +31,7 @@ class _UnitRow(StrictModel):
     kind: str
     parent: str | None = None
     school_form: str | None = None
-    dialog_windows: dict[str, list[MonthDay]] = Field(
-        default_factory=dict
-    )
+    dialog_windows: dict[str, list[MonthDay]] = Field(default_factory=dict)
     """The unit's own cycle: per dialog level, the day each round's window opens."""
 
 
@@ -186,8 +184,9 @@ def import_organisation(app: App, path: Path) -> ImportSummary:
     }
     spec = read_organisation(path, levels)
     with app.db.session() as session:
+        known = set(session.scalars(select(OrgUnit.id)))
         units, units_added, units_updated = _upsert_units(session, spec.unit)
-        units_updated += _upsert_cycles(session, spec.unit, units, levels)
+        units_updated += _upsert_cycles(session, spec.unit, units, levels, known)
         people, people_added, people_updated = _upsert_people(session, spec.person)
         roles_added = _upsert_roles(session, spec, units, people)
     return ImportSummary(units_added, units_updated, people_added, people_updated, roles_added)
@@ -227,8 +226,12 @@ def _upsert_cycles(
     rows: list[_UnitRow],
     units: dict[str, OrgUnit],
     levels: Mapping[str, list[int]],
+    known: set[int],
 ) -> int:
-    """Replace the cycles of each unit the file gives them for; returns units changed."""
+    """Replace the cycles of each unit the file gives them for.
+
+    Returns how many units that existed before (``known``) had their cycle changed.
+    """
     existing: dict[tuple[int, str], list[str]] = {}
     for cycle in session.scalars(select(UnitCycle).order_by(UnitCycle.round_no)):
         existing.setdefault((cycle.unit_id, cycle.level), []).append(cycle.window_start)
@@ -245,7 +248,8 @@ def _upsert_cycles(
                 UnitCycle(unit_id=unit.id, level=level, round_no=n, window_start=window)
                 for n, window in zip(levels[level], windows, strict=True)
             )
-            changed.add(unit.id)
+            if unit.id in known:
+                changed.add(unit.id)
     session.flush()
     return len(changed)
 

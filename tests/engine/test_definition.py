@@ -154,7 +154,8 @@ CASES = {
         'conditions = ["meeting_begun"]',
         "transition[2].conditions",
         "meeting_begun",
-        "unknown guard 'meeting_begun'; known guards: agreements_done, chain_compiled, checklist_complete",
+        "unknown guard 'meeting_begun'; known guards: agreements_done, chain_compiled, "
+        "checklist_complete",
     ),
     "unknown transition role": Case(
         CANCEL_ROLES,
