@@ -153,7 +153,9 @@ def test_plan_is_idempotent_and_run_sends_invites_once(org_cli: Cli) -> None:
 @sqlite_only
 def test_plan_text_output_and_unknown_round(org_cli: Cli) -> None:
     out = org_cli.ok("plan", "--school-year", YEAR, "--round", "1")
-    assert out.startswith(f"area_rektor, school year {YEAR}, round 1: 40 dialogs planned, 0 already planned")
+    assert out.startswith(
+        f"area_rektor, school year {YEAR}, round 1: 40 dialogs planned, 0 already planned"
+    )
     code, out, err = org_cli("plan", "--school-year", YEAR, "--round", "9")
     assert code == 2
     assert "round 9" in err
