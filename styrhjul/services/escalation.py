@@ -16,7 +16,9 @@ and the message is written to the outbox in the same transaction (its key is uni
 Escalations are audited on the instance (trigger ``escalate``).
 
 Reminders and overdue notices of a step without an assignee are not sent; the pass reports
-those steps, every time, until someone holds the step or it is done.
+those steps, every time, until someone holds the step or it is done. A reminder that falls
+due after its step is overdue (the catch-up after downtime) is recorded but not sent: the
+overdue notice that follows it says more.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class NoticeReport:
     """What one pass did, by step id."""
 
     reminded: list[int] = field(default_factory=list)
+    stale_reminders: list[int] = field(default_factory=list)
+    """Reminders not sent because the step was overdue already (after downtime): the
+    overdue notice that follows says more, and one message is enough."""
     overdue: list[int] = field(default_factory=list)
     escalated: list[tuple[int, int]] = field(default_factory=list)
     """(step id, level) of every escalation made, a message sent or not."""
@@ -159,6 +164,9 @@ def _remind(app: App, step_id: int, _level: int, now: datetime, report: NoticeRe
             return
         item = _load(session, step_id)
         assert item.assignee is not None  # unassigned steps were reported, not queued
+        if item.due_at <= now:
+            report.stale_reminders.append(step_id)
+            return
         enqueue_notice(
             app,
             session,
