@@ -16,7 +16,8 @@ from styrhjul.db.models import Dialog, Observation, OrgUnit
 from styrhjul.errors import DefinitionError, InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.chain import compile_round
 from styrhjul.services.context import App
-from styrhjul.services.dialogs import AgreementInput, hold, open_due_preparations
+from styrhjul.services.dialogs import AgreementInput, close, hold, open_due_preparations
+from styrhjul.services.instances import complete_agreement, complete_step
 from styrhjul.services.org_import import import_organisation
 from styrhjul.services.planning import plan_round
 
@@ -265,3 +266,49 @@ def test_importing_the_own_cycle_again_changes_nothing(app: App) -> None:
     with as_file(files("styrhjul.examples") / "organisation.toml") as path:
         summary = import_organisation(app, Path(path))
     assert summary.units_updated == 0
+
+
+@pytest.mark.parametrize(
+    ("level", "unit", "runner", "owner"),
+    [
+        ("director_department", "elevhalsan", DIRECTOR, "avdelningschef.elevhalsan@example.se"),
+        ("rektor_team", "vastra-skolan-f-3", RECTOR,
+         "arbetslagsledare.vastra-skolan-f-3@example.se"),
+        ("council_board", "bun", "ordforande.kf@example.se", "ordforande.bun@example.se"),
+    ],
+)  # fmt: skip
+def test_every_level_runs_a_dialog_from_plan_to_closed(
+    app: App, clock: FixedClock, level: str, unit: str, runner: str, owner: str
+) -> None:
+    plan_round(app, YEAR, 1, level=level)
+    (dialog,) = [d for d in _dialogs(app, level) if d.unit.code == unit]
+    assert dialog.prepare_at is not None
+    assert dialog.starts_at is not None
+    assert dialog.participant_id is not None
+    clock.set(max(clock.now(), dialog.prepare_at) + timedelta(minutes=1))
+    assert dialog.id in open_due_preparations(app)
+    for step in dialog.checklist:
+        complete_step(app, step.id, actor="system")
+    assert _state(app, dialog.id) == "ready"
+    clock.set(dialog.starts_at + timedelta(minutes=10))
+    with pytest.raises(PermissionDenied):
+        hold(app, dialog.id, actor=owner, minutes="x")
+    hold(app, dialog.id, actor=runner, minutes="Genomförd enligt plan",
+         agreements=[AgreementInput("Återkom med en plan", owner, date(2027, 1, 29))])  # fmt: skip
+    (agreement,) = _agreements(app, dialog.id)
+    complete_agreement(app, agreement, actor=owner)
+    assert close(app, dialog.id, actor=runner) == "closed"
+
+
+def _state(app: App, dialog_id: int) -> str:
+    with app.db.session() as session:
+        found = session.get(Dialog, dialog_id)
+        assert found is not None
+        return found.state
+
+
+def _agreements(app: App, dialog_id: int) -> list[int]:
+    with app.db.session() as session:
+        found = session.get(Dialog, dialog_id)
+        assert found is not None
+        return [a.id for a in found.agreements]
