@@ -13,7 +13,16 @@ import click
 from rich.table import Table
 
 from styrhjul.calendar import SchoolYear
-from styrhjul.cli.base import CliState, actor_option, json_option, local, pass_state, print_json
+from styrhjul.cli.base import (
+    CliState,
+    actor_option,
+    checklist_table,
+    history_table,
+    json_option,
+    local,
+    pass_state,
+    print_json,
+)
 
 
 @click.group("assignments")
@@ -132,22 +141,8 @@ def assignments_show(state: CliState, assignment_id: int, as_json: bool) -> None
     if detail.last_report:
         r = detail.last_report
         out.print(f"last report: {local(r.at, s)} by {r.actor}: {r.text}")
-    steps = Table("step", "title", "assignee", "due", "done", title="steps")
-    for i in detail.steps:
-        steps.add_row(
-            str(i.id),
-            i.title + ("" if i.required else " (frivillig)"),
-            i.assignee or i.assignee_role,
-            local(i.due_at, s),
-            local(i.done_at, s),
-        )
-    out.print(steps)
-    history = Table("at", "actor", "trigger", "from", "to", "reason", title="history")
-    for e in detail.history:
-        history.add_row(
-            local(e.at, s), e.actor, e.trigger, e.from_state or "", e.to_state or "", e.reason
-        )
-    out.print(history)
+    out.print(checklist_table(detail.steps, s, title="steps"))
+    out.print(history_table(detail.history, s))
 
 
 @assignments_group.command("move")

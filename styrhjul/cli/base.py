@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.table import Table
 
 from styrhjul.clock import Clock, FixedClock
 from styrhjul.config import Settings, load_settings
@@ -118,3 +119,32 @@ def local(moment: datetime | None, settings: Settings) -> str:
     if moment is None:
         return ""
     return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def checklist_table(steps: Iterable[Any], settings: Settings, title: str = "checklist") -> Table:
+    """The steps of any instance as every ``show`` command prints them."""
+    table = Table("step", "title", "assignee", "due", "done", title=title)
+    for step in steps:
+        table.add_row(
+            str(step.id),
+            step.title + ("" if getattr(step, "required", True) else " (frivillig)"),
+            step.assignee or getattr(step, "assignee_role", "") or "",
+            local(step.due_at, settings),
+            local(step.done_at, settings),
+        )
+    return table
+
+
+def history_table(entries: Iterable[Any], settings: Settings) -> Table:
+    """An audit trail as every ``show`` command and ``history`` print it."""
+    table = Table("at", "actor", "trigger", "from", "to", "reason", title="history")
+    for e in entries:
+        table.add_row(
+            local(e.at, settings),
+            e.actor,
+            e.trigger,
+            e.from_state or "",
+            e.to_state or "",
+            e.reason,
+        )
+    return table

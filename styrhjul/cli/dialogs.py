@@ -12,6 +12,8 @@ from styrhjul.calendar import SchoolYear
 from styrhjul.cli.base import (
     CliState,
     actor_option,
+    checklist_table,
+    history_table,
     json_option,
     local,
     parse_date,
@@ -134,16 +136,7 @@ def dialog_show(state: CliState, dialog_id: int, as_json: bool) -> None:
     out.print(f"state: {d.state} ({d.state_title}); next: {', '.join(detail.allowed) or '-'}")
     out.print(f"when: {local(d.starts_at, s)}-{local(detail.ends_at, s)[-5:]}, {detail.location}")
     out.print(f"organiser: {d.organizer}; participant: {d.participant}; version {d.version}")
-    steps = Table("step", "title", "assignee", "due", "done", title="checklist")
-    for i in detail.checklist:
-        steps.add_row(
-            str(i.id),
-            i.title + ("" if i.required else " (frivillig)"),
-            i.assignee or "",
-            local(i.due_at, s),
-            local(i.done_at, s),
-        )
-    out.print(steps)
+    out.print(checklist_table(detail.checklist, s))
     for o in detail.observations:
         out.print(f"[bold]observations ({o.school_form or '-'})[/], by {o.author}:\n{o.text}")
     if detail.minutes:
@@ -153,12 +146,7 @@ def dialog_show(state: CliState, dialog_id: int, as_json: bool) -> None:
         for a in detail.agreements:
             agreed.add_row(str(a.id), a.text, a.owner, a.due_on.isoformat(), local(a.done_at, s))
         out.print(agreed)
-    history = Table("at", "actor", "trigger", "from", "to", "reason", title="history")
-    for e in detail.history:
-        history.add_row(
-            local(e.at, s), e.actor, e.trigger, e.from_state or "", e.to_state or "", e.reason
-        )
-    out.print(history)
+    out.print(history_table(detail.history, s))
 
 
 def _agreement(text: str) -> tuple[str, str, str]:

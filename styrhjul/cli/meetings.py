@@ -17,6 +17,8 @@ from rich.table import Table
 from styrhjul.cli.base import (
     CliState,
     actor_option,
+    checklist_table,
+    history_table,
     json_option,
     local,
     parse_date,
@@ -165,22 +167,8 @@ def meetings_show(state: CliState, meeting_id: int, as_json: bool) -> None:
             )
             table.add_row(str(a.id), str(a.meeting_id), a.text, a.owner, str(a.due_on), status)
         out.print(table)
-    steps = Table("step", "title", "assignee", "due", "done", title="checklist")
-    for step in detail.checklist:
-        steps.add_row(
-            str(step.id),
-            step.title,
-            step.assignee or "",
-            local(step.due_at, s),
-            local(step.done_at, s),
-        )
-    out.print(steps)
-    history = Table("at", "actor", "trigger", "from", "to", "reason", title="history")
-    for e in detail.history:
-        history.add_row(
-            local(e.at, s), e.actor, e.trigger, e.from_state or "", e.to_state or "", e.reason
-        )
-    out.print(history)
+    out.print(checklist_table(detail.checklist, s))
+    out.print(history_table(detail.history, s))
 
 
 @meetings_group.command("agenda-add")

@@ -10,6 +10,8 @@ from rich.table import Table
 from styrhjul.cli.base import (
     CliState,
     actor_option,
+    checklist_table,
+    history_table,
     json_option,
     local,
     parse_datetime,
@@ -106,16 +108,8 @@ def process_show(state: CliState, instance_id: int, as_json: bool) -> None:
         f"workflow {detail.workflow} v{detail.workflow_version}; state: {detail.state}"
         f" ({detail.state_title}); next: {', '.join(detail.allowed) or '-'}"
     )
-    steps = Table("step", "title", "assignee", "due", "done", title="checklist")
-    for i in detail.checklist:
-        steps.add_row(
-            str(i.id),
-            i.title + ("" if i.required else " (frivillig)"),
-            i.assignee or "",
-            local(i.due_at, s),
-            local(i.done_at, s),
-        )
-    out.print(steps)
+    out.print(checklist_table(detail.checklist, s))
+    out.print(history_table(detail.history, s))
 
 
 @processes_group.command("move")

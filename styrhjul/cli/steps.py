@@ -12,7 +12,15 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
-from styrhjul.cli.base import CliState, actor_option, json_option, local, pass_state, print_json
+from styrhjul.cli.base import (
+    CliState,
+    actor_option,
+    history_table,
+    json_option,
+    local,
+    pass_state,
+    print_json,
+)
 from styrhjul.services.overdue import StepRow
 
 
@@ -107,25 +115,27 @@ def steps_list(state: CliState, mine: bool, open_only: bool, actor: str, as_json
 @pass_state
 def history_command(state: CliState, instance_id: int, as_json: bool) -> None:
     """The audit timeline of any instance (dialog, assignment, meeting, process)."""
-    from styrhjul.services.timeline import instance_timeline
+    from styrhjul.services.views import instance_detail
 
-    timeline = instance_timeline(state.app(), instance_id)
+    detail = instance_detail(state.app(), instance_id)
     if as_json:
-        print_json(asdict(timeline))
+        print_json(
+            {
+                "id": detail.id,
+                "kind": detail.kind,
+                "title": detail.title,
+                "workflow": detail.workflow,
+                "workflow_version": detail.workflow_version,
+                "unit": detail.unit,
+                "state": detail.state,
+                "state_title": detail.state_title,
+                "entries": [asdict(e) for e in detail.history],
+            }
+        )
         return
     state.console.print(
-        f"[bold]{timeline.kind} {timeline.id}[/]: {timeline.title} ({timeline.unit}), "
-        f"{timeline.workflow} v{timeline.workflow_version}, "
-        f"state {timeline.state} ({timeline.state_title})"
+        f"[bold]{detail.kind} {detail.id}[/]: {detail.title} ({detail.unit}), "
+        f"{detail.workflow} v{detail.workflow_version}, "
+        f"state {detail.state} ({detail.state_title})"
     )
-    table = Table("at", "actor", "trigger", "from", "to", "reason", title="history")
-    for e in timeline.entries:
-        table.add_row(
-            local(e.at, state.settings),
-            e.actor,
-            e.trigger,
-            e.from_state or "",
-            e.to_state or "",
-            e.reason,
-        )
-    state.console.print(table)
+    state.console.print(history_table(detail.history, state.settings))

@@ -24,7 +24,7 @@ from styrhjul.services.dialogs import cancel, open_due_preparations
 from styrhjul.services.escalation import send_due_notices
 from styrhjul.services.instances import complete_step
 from styrhjul.services.overdue import StepRow, list_steps, overdue_steps
-from styrhjul.services.timeline import instance_timeline
+from styrhjul.services.views import instance_detail
 
 KEPT = ("vastra-skolan", "norrbackaskolan", "ekbackens-forskoleomrade")
 HEAD = "verksamhetschef.grundskola-norr@example.se"
@@ -190,16 +190,16 @@ def test_the_timeline_of_an_instance(school_app: App, clock: FixedClock) -> None
     clock.set(at(9, 25, 12))
     open_due_preparations(school_app)
     send_due_notices(school_app)
-    timeline = instance_timeline(school_app, dialog_id)
+    timeline = instance_detail(school_app, dialog_id)
     assert (timeline.kind, timeline.id, timeline.unit) == ("dialog", dialog_id, "vastra-skolan")
     assert (timeline.workflow, timeline.state_title) == ("dialog_round", "Förberedelser pågår")
-    triggers = [(e.trigger, e.actor) for e in timeline.entries]
+    triggers = [(e.trigger, e.actor) for e in timeline.history]
     assert triggers[0] == ("plan", "system")
     assert ("open_preparation", "system") in triggers
     assert ("step_done", HEAD) in triggers
-    escalated = [e for e in timeline.entries if e.trigger == "escalate"]
+    escalated = [e for e in timeline.history if e.trigger == "escalate"]
     assert [e.at for e in escalated] == [at(9, 25, 12)] * 2
-    assert all(e.at.tzinfo is not None for e in timeline.entries)
-    assert [e.at for e in timeline.entries] == sorted(e.at for e in timeline.entries)
+    assert all(e.at.tzinfo is not None for e in timeline.history)
+    assert [e.at for e in timeline.history] == sorted(e.at for e in timeline.history)
     with pytest.raises(NotFound, match="instance 999999"):
-        instance_timeline(school_app, 999999)
+        instance_detail(school_app, 999999)
