@@ -25,7 +25,9 @@ from styrhjul.services.org import unit_by_code
 from styrhjul.vocabulary import SYSTEM
 
 PROCESS = "process"
-PERIOD = re.compile(r"^(\d{4})(/\d{2})?$")
+PERIOD = re.compile(r"^\d{4}[0-9A-Za-z/ -]{0,16}$")
+"""A period starts with its year: "2027", "2026/27", "2026-T1", "2025/26 HT"."""
+SCHOOL_YEAR = re.compile(r"^\d{4}/\d{2}")
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,13 @@ def start_process(
     period: str,
     actor: str,
     starts_at: datetime | None = None,
+    reason: str = "",
 ) -> Started:
-    """Start process ``workflow`` for a unit and period, with the steps of its start."""
+    """Start process ``workflow`` for a unit and period, with the steps of its start.
+
+    The key ``<workflow>:<period>:<unit>`` makes it idempotent: starting it again returns
+    the one that exists. ``reason`` goes to the audit row (a rule says why it started one).
+    """
     machine = app.machine(workflow)
     definition = machine.definition
     if definition.kind != PROCESS:
@@ -55,7 +62,8 @@ def start_process(
         )
     if not PERIOD.fullmatch(period):
         raise InputError(
-            f"period {period!r} is neither a year (2027) nor a school year (2026/27)", key="period"
+            f"period {period!r} does not start with its year (2027, 2026/27, 2026-T1)",
+            key="period",
         )
     if starts_at is not None and starts_at.tzinfo is None:
         raise InputError("the event time needs a time zone", key="starts_at")
@@ -79,7 +87,7 @@ def start_process(
             workflow_version=definition.version,
             title=f"{definition.spec.workflow.title} {period} – {unit.name}",
             unit=unit,
-            school_year=period,
+            school_year=_school_year_of(period),
             state=definition.spec.workflow.initial,
             starts_at=starts_at,
             ical_sequence=0,
@@ -97,9 +105,17 @@ def start_process(
             actor=actor,
             trigger="start",
             from_state=None,
-            reason=f"{definition.spec.workflow.title} {period} started",
+            reason=reason or f"{definition.spec.workflow.title} {period} started",
         )
         return Started(instance.id, created=True)
+
+
+def _school_year_of(period: str) -> str | None:
+    """What the school-year column can hold of a period: a year, or a school year."""
+    if len(period) <= 7:
+        return period
+    match = SCHOOL_YEAR.match(period)
+    return match[0] if match else period[:4]
 
 
 def _require_runner(app: App, session: Session, instance: Instance, actor: str) -> None:

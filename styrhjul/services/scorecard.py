@@ -14,7 +14,7 @@ about instead of only recorded:
   for the unit and period.
 
 Both are idempotent: a step is known by its origin ``scorecard:<code>:<period>`` on any
-instance of the unit, a follow-up by its key ``economic-follow-up:<unit>:<period>``, so
+instance of the unit, a follow-up by its key ``economic_follow_up:<period>:<unit>``, so
 evaluating again adds nothing.
 """
 
@@ -29,16 +29,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from styrhjul.db.governance import Measure, Outcome
 from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit
-from styrhjul.engine.definition import CREATED
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
     add_step,
     instance_transaction,
-    raise_steps,
     resolve_assignee,
 )
 from styrhjul.services.org import unit_by_code
+from styrhjul.services.processes import start_process
 from styrhjul.services.schedule import due_times
 from styrhjul.services.scorecard_import import format_target, format_value
 from styrhjul.vocabulary import SYSTEM
@@ -317,52 +316,18 @@ def _add_steps(app: App, dialog_id: int, items: list[UnmetTarget], actor: str) -
 
 def _start_follow_up(app: App, deviation: BudgetDeviation, actor: str) -> None:
     """Start the unit's economic follow-up for the period, unless it exists."""
-    key = f"economic-follow-up:{deviation.unit}:{deviation.period}"
-    machine = app.machine(FOLLOW_UP)
-    definition = machine.definition
-    now = app.clock.now()
-    with app.db.session() as session:
-        existing = session.scalar(select(Instance.id).where(Instance.key == key))
-        if existing is not None:
-            deviation.status, deviation.instance_id = "already", existing
-            return
-        unit = unit_by_code(session, deviation.unit)
-        instance = Instance(
-            key=key,
-            workflow=definition.name,
-            workflow_version=definition.version,
-            title=f"{definition.spec.workflow.title} {unit.name} ({deviation.period})",
-            unit=unit,
-            school_year=deviation.period[:7] if _is_school_year(deviation.period) else None,
-            state=definition.spec.workflow.initial,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(instance)
-        session.flush()
-        audit_instance(
-            session,
-            instance,
-            at=now,
-            actor=actor,
-            trigger="start",
-            from_state=None,
-            reason=(
-                f"budget deviation {format_value(deviation.value, '%')} in {deviation.period} "
-                f"is beyond the threshold of {format_value(deviation.threshold, '%')}"
-            ),
-        )
-        raise_steps(
-            app,
-            session,
-            instance,
-            [s for s in definition.steps_raised_in(None) if s.anchor == CREATED],
-        )
-        session.flush()
-        deviation.instance_id = instance.id
-
-
-def _is_school_year(period: str) -> bool:
-    """A period that starts with a school year ("2025/26", "2025/26 HT")."""
-    match = re.match(r"^(\d{4})/(\d{2})\b", period)
-    return match is not None and (int(match[1]) + 1) % 100 == int(match[2])
+    started = start_process(
+        app,
+        FOLLOW_UP,
+        deviation.unit,
+        period=deviation.period,
+        actor=SYSTEM,
+        reason=(
+            f"budget deviation {format_value(deviation.value, '%')} in {deviation.period} "
+            f"is beyond the threshold of {format_value(deviation.threshold, '%')}"
+            + ("" if actor == SYSTEM else f" (evaluated by {actor})")
+        ),
+    )
+    if not started.created:
+        deviation.status = "already"
+    deviation.instance_id = started.id

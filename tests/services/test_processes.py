@@ -160,7 +160,7 @@ def test_quality_report_is_compiled_reviewed_and_closed(app: App, clock: FixedCl
     ("workflow", "unit", "period", "at", "error", "message"),
     [
         ("dialog_round", "sff", "2027", APRIL, InputError, "drives dialog instances"),
-        ("budget_cycle", "sff", "27", APRIL, InputError, "neither a year"),
+        ("budget_cycle", "sff", "27", APRIL, InputError, "does not start with its year"),
         ("budget_cycle", "sff", "2027", None, InputError, "give the event's date"),
         ("budget_cycle", "nowhere", "2027", APRIL, NotFound, "unit 'nowhere' not found"),
         ("no_such", "sff", "2027", APRIL, NotFound, "workflow 'no_such'"),

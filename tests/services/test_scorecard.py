@@ -282,9 +282,9 @@ def test_a_budget_deviation_over_the_threshold_starts_economic_follow_up(
     started = {f.unit.code: f for f in follow_ups(app)}
     assert sorted(started) == ["norrbackaskolan", UNIT]
     follow_up = started[UNIT]
-    assert follow_up.key == f"economic-follow-up:{UNIT}:2026-T1"
+    assert follow_up.key == f"economic_follow_up:2026-T1:{UNIT}"
     assert (follow_up.kind, follow_up.state) == ("process", "analysis")
-    assert follow_up.title == "Särskild ekonomisk uppföljning Västra skolan (2026-T1)"
+    assert follow_up.title == "Särskild ekonomisk uppföljning 2026-T1 – Västra skolan"
     (step,) = follow_up.checklist
     assert (step.key, step.assignee.email, step.required) == ("analyse_deviation", RECTOR, True)
     assert step.due_at.astimezone(STOCKHOLM).date() == app.calendar.add_working_days(
