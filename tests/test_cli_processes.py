@@ -90,3 +90,6 @@ def test_plan_a_level_and_compile_the_round_below(org_cli: Cli) -> None:
     )
     assert code == 2
     assert "expected 'school form | your assessment'" in err
+    code, _, err = org_cli("processes", "move", str(norr["id"]), "hold", "--as", DIRECTOR)
+    assert code == 2
+    assert f"dialog {norr['id']} is not a process; use the dialog commands for it" in err

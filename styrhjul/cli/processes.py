@@ -140,5 +140,6 @@ def process_move(
         reason=reason,
         override=override,
         expected_version=expected_version,
+        kind="process",
     )
     click.echo(f"instance {instance_id}: {new_state}")

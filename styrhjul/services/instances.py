@@ -172,9 +172,19 @@ def fire_trigger(
     reason: str = "",
     override: bool = False,
     expected_version: int | None = None,
+    kind: str | None = None,
 ) -> str:
-    """The use case behind "move this instance on": one trigger, one transaction."""
+    """The use case behind "move this instance on": one trigger, one transaction.
+
+    ``kind`` restricts it to instances of one kind: dialogs, assignments and meetings have
+    their own use cases, which do more than fire (minutes, unit steps, invites).
+    """
     with instance_transaction(app, instance_id, expected_version) as (session, instance):
+        if kind is not None and instance.kind != kind:
+            raise InputError(
+                f"{ref(instance)} is not a {kind}; use the {instance.kind} commands for it",
+                key="id",
+            )
         return fire(app, session, instance, trigger, actor, reason, override=override)
 
 
