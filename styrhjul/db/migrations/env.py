@@ -9,13 +9,15 @@ config = context.config
 url = config.get_main_option("sqlalchemy.url")
 assert url, "styrhjul.db.migrate sets sqlalchemy.url"
 connectable = create_engine(url)
-with connectable.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-connectable.dispose()
+try:
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+finally:
+    connectable.dispose()  # also when a migration refuses: no connection is left behind
