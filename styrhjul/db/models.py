@@ -210,7 +210,9 @@ class ChecklistItem(Base):
     nothing more is): the daemon's tick finds work by comparing them with the clock.
     ``escalation_level`` counts how far up the chain of command the step has gone.
     ``reminded_at`` and ``overdue_notified_at`` record that the reminder and the overdue
-    notice went out (each goes out once).
+    notice went out (each goes out once). ``notice_round`` counts how often the step was
+    re-dated (a moved dialog or meeting): each new date has its reminders and escalations
+    anew, and the round keeps their outbox keys apart.
     ``origin`` says what raised it: the definition, a rule, a chain from another instance.
     """
 
@@ -238,6 +240,7 @@ class ChecklistItem(Base):
     reminded_at: Mapped[datetime | None]
     overdue_notified_at: Mapped[datetime | None]
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    notice_round: Mapped[int] = mapped_column(Integer, default=0)
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(254))
 

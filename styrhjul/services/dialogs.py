@@ -31,6 +31,7 @@ from styrhjul.services.instances import (
     carry_agreement,
     fire,
     instance_transaction,
+    redate_step,
 )
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import person_by_email
@@ -187,7 +188,7 @@ def postpone(
         dialog.prepare_at = times.prepare_at
         for item in dialog.checklist:
             if item.done_at is None and item.key in times.steps:
-                item.due_at, item.remind_at, item.escalate_at = times.steps[item.key]
+                redate_step(item, *times.steps[item.key])
         dialog.ical_sequence += 1
         moved = f"{reason} (flyttad från {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})"
         enqueue_meeting_notice(app, session, dialog, method="REQUEST", reason=moved)

@@ -134,6 +134,12 @@ def _due(app: App, now: datetime, report: NoticeReport) -> list[Due]:
     return queue
 
 
+def _key(kind: str, item: ChecklistItem, *parts: object) -> str:
+    """The outbox key of a notice: ``kind:step[:level]``, plus ``:rN`` once re-dated N times."""
+    key = ":".join(str(p) for p in (kind, item.id, *parts))
+    return f"{key}:r{item.notice_round}" if item.notice_round else key
+
+
 def _claim(app: App, session: Session, step_id: int, *conditions: Any, **values: Any) -> bool:
     """Conditionally update the open step of a live instance; True if this process won it."""
     result = session.execute(
@@ -172,7 +178,7 @@ def _remind(app: App, step_id: int, _level: int, now: datetime, report: NoticeRe
             session,
             REMINDER,
             item.assignee,
-            key=f"reminder:{step_id}",
+            key=_key(REMINDER, item),
             step=step_notice(app, item),
         )
     report.reminded.append(step_id)
@@ -199,7 +205,7 @@ def _notify_overdue(
             session,
             OVERDUE,
             item.assignee,
-            key=f"overdue:{step_id}",
+            key=_key(OVERDUE, item),
             step=step_notice(app, item),
         )
     report.overdue.append(step_id)
@@ -239,7 +245,7 @@ def _escalate(
                 session,
                 ESCALATION,
                 recipient,
-                key=f"escalation:{step_id}:{new_level}",
+                key=_key(ESCALATION, item, new_level),
                 step=notice,
             )
         audit_instance(

@@ -261,9 +261,27 @@ def add_step(
         remind_at=remind_at,
         escalate_at=escalate_at,
         escalation_level=0,
+        notice_round=0,
     )
     instance.checklist.append(item)
     return item
+
+
+def redate_step(
+    item: ChecklistItem, due_at: datetime, remind_at: datetime | None, escalate_at: datetime | None
+) -> None:
+    """Give an open step new dates (its instance moved): reminders and escalation start over.
+
+    What went out for the old date stays sent; the new date gets its own reminder, overdue
+    notice and escalations, under outbox keys of the next ``notice_round``.
+    """
+    if (item.due_at, item.remind_at, item.escalate_at) == (due_at, remind_at, escalate_at):
+        return
+    item.due_at, item.remind_at, item.escalate_at = due_at, remind_at, escalate_at
+    if item.reminded_at or item.overdue_notified_at or item.escalation_level:
+        item.notice_round += 1
+    item.reminded_at = item.overdue_notified_at = None
+    item.escalation_level = 0
 
 
 KIND_LABELS = {"dialog": "dialog", "meeting": "möte", "assignment": "uppdrag", "process": "process"}

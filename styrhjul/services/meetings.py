@@ -40,6 +40,7 @@ from styrhjul.services.instances import (
     fire,
     instance_transaction,
     raise_steps,
+    redate_step,
     ref,
 )
 from styrhjul.services.meeting_notices import enqueue_meeting_notice
@@ -413,9 +414,7 @@ def postpone_meeting(
         for spec in definition.steps_raised_in(None):
             item = next((i for i in meeting.checklist if i.key == spec.key), None)
             if spec.anchor == START and item is not None and item.done_at is None:
-                item.due_at, item.remind_at, item.escalate_at = due_times(
-                    app, definition.spec.timing, starts_at, spec.offset
-                )
+                redate_step(item, *due_times(app, definition.spec.timing, starts_at, spec.offset))
         if _invited(app, meeting):
             meeting.ical_sequence += 1
             moved = f"{reason.strip()} (flyttat från {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})"

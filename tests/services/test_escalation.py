@@ -16,7 +16,7 @@ import email.policy
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from styrhjul.config import load_settings
 from styrhjul.db.models import AuditEvent, ChecklistItem, OutboxMessage
 from styrhjul.notifications.transports import MaildirTransport
 from styrhjul.services.context import App
-from styrhjul.services.dialogs import cancel
+from styrhjul.services.dialogs import cancel, postpone
 from styrhjul.services.escalation import NoticeReport, send_due_notices
 from styrhjul.services.instances import complete_step
 from styrhjul.services.runner import run_due
@@ -398,3 +398,36 @@ def test_two_concurrent_passes_escalate_once(escalating_app: App, clock: FixedCl
     assert len(reminded) == len(set(reminded)) == len(outbox(app, "reminder:"))
     rector_step = step_id(app, "quality_report")
     assert {(rector_step, 1), (rector_step, 2)} <= set(escalated)
+
+
+def test_a_moved_dialog_reminds_and_escalates_its_steps_anew(
+    school_app: App, clock: FixedClock
+) -> None:
+    app = school_app
+    ident = step_id(app, "quality_report")
+    clock.set(at(9, 24, 9))
+    first = send_due_notices(app)
+    assert ident in first.overdue
+    assert (ident, 1) in first.escalated
+    postpone(app, dialog_id_of(app), actor=HEAD, starts_at=at(11, 17, 10),
+             reason="Krock med APT")  # fmt: skip
+    moved = step(app, ident)
+    assert (moved.notice_round, moved.escalation_level) == (1, 0)
+    assert moved.reminded_at is None
+    assert moved.overdue_notified_at is None
+    assert moved.remind_at is not None
+    assert moved.due_at > at(11, 1)
+    clock.set(moved.remind_at + timedelta(minutes=1))
+    again = send_due_notices(app)
+    assert ident in again.reminded
+    (row,) = outbox(app, f"reminder:{ident}:r1")
+    assert to(row) == RECTOR
+    assert [r.key for r in outbox(app, f"escalation:{ident}:")] == [f"escalation:{ident}:1"]
+    clock.set(moved.due_at + timedelta(days=7))
+    send_due_notices(app)
+    assert [r.key for r in outbox(app, f"escalation:{ident}:")] == [
+        f"escalation:{ident}:1", f"escalation:{ident}:1:r1",
+    ]  # fmt: skip
+    assert [r.key for r in outbox(app, f"overdue:{ident}")] == [
+        f"overdue:{ident}", f"overdue:{ident}:r1",
+    ]  # fmt: skip

@@ -112,9 +112,17 @@ def upgrade() -> None:
         _table("dialog", *DIALOG_FIELDS), [{f: d[f] for f in DIALOG_FIELDS} for d in dialogs]
     )
     op.bulk_insert(
-        _table("checklist_item", "instance_id", "origin", "escalation_level", *STEP_FIELDS),
+        _table(
+            "checklist_item",
+            "instance_id",
+            "origin",
+            "escalation_level",
+            "notice_round",
+            *STEP_FIELDS,
+        ),
         [
             {"instance_id": s["dialog_id"], "origin": "definition", "escalation_level": 0,
+             "notice_round": 0,
              **{f: s[f] for f in STEP_FIELDS}}
             for s in steps
         ],
@@ -316,6 +324,7 @@ def _create_tables() -> None:
             "overdue_notified_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True
         ),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
+        sa.Column("notice_round", sa.Integer(), nullable=False),
         sa.Column("done_at", styrhjul.db.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("done_by", sa.String(length=254), nullable=True),
         sa.CheckConstraint(
