@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session, selectinload
 from styrhjul.calendar import SchoolYear
 from styrhjul.db.models import Agreement, Dialog, Observation
 from styrhjul.engine.definition import WorkflowDefinition
-from styrhjul.errors import InputError, PermissionDenied, TransitionRefused
+from styrhjul.errors import InputError, TransitionRefused
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.chain_facts import chain_waiting, held_states, rounds_below
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
-    actor_roles,
     add_step,
     facts_of,
     fire,
     instance_transaction,
     ref,
+    require_runner,
 )
-from styrhjul.services.org import ancestors, person_by_email, subtree_ids
+from styrhjul.services.org import ancestors, subtree_ids
 from styrhjul.services.schedule import due_times
 from styrhjul.vocabulary import SYSTEM
 
@@ -61,7 +61,15 @@ def compile_round(
             raise InputError(
                 f"{ref(dialog)}: level {dialog.level} has no round below to compile", key="dialog"
             )
-        _require_participant_or_runner(app, session, dialog, actor)
+        require_runner(
+            app,
+            session,
+            dialog,
+            actor,
+            "compile it",
+            owner_id=dialog.participant_id,
+            owner="its participant",
+        )
         if dialog.state in machine.definition.final_states:
             raise TransitionRefused(ref(dialog), "compile", dialog.state, [])
         below = rounds_below(app, session, dialog)
@@ -105,17 +113,6 @@ def compile_round(
         ):
             fire(app, session, dialog, "open_preparation", SYSTEM, "the round below is compiled")
         return observations
-
-
-def _require_participant_or_runner(app: App, session: Session, dialog: Dialog, actor: str) -> None:
-    if actor == SYSTEM or person_by_email(session, actor).id == dialog.participant_id:
-        return
-    runners = app.machine(dialog.workflow, dialog.workflow_version).roles_for("hold")
-    if actor_roles(app, session, dialog, actor) & runners:
-        return
-    raise PermissionDenied(
-        f"{ref(dialog)}: only its participant or {', '.join(sorted(runners))} may compile it"
-    )
 
 
 def _compiled_texts(

@@ -21,17 +21,16 @@ from styrhjul.errors import (
     ConflictError,
     InputError,
     NotFound,
-    PermissionDenied,
     TransitionRefused,
 )
 from styrhjul.services.chain import steer_planned_rounds
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
-    actor_roles,
     carry_agreement,
     fire,
     instance_transaction,
     redate_step,
+    require_runner,
 )
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import person_by_email
@@ -108,12 +107,8 @@ def carry_agreement_on(
             raise NotFound("agreement of a dialog", f"{agreement_id} (it belongs to {what})")
         dialog_id = agreement.instance_id
     with dialog_transaction(app, dialog_id) as (session, dialog):
+        require_runner(app, session, dialog, actor, "carry its agreements")
         machine = app.machine(dialog.workflow, dialog.workflow_version)
-        runners = machine.roles_for("hold")
-        if actor != SYSTEM and not actor_roles(app, session, dialog, actor) & runners:
-            raise PermissionDenied(
-                f"dialog {dialog.id}: only {', '.join(sorted(runners))} may carry its agreements"
-            )
         if dialog.state in machine.definition.final_states:
             raise TransitionRefused(f"dialog {dialog.id}", "carry_agreement", dialog.state, [])
         target = session.scalar(

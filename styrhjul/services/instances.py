@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from styrhjul.db.models import Agreement, ChecklistItem, Dialog, Instance, Person
 from styrhjul.engine.definition import CREATED, START, StepSpec
 from styrhjul.engine.guards import InstanceFacts
+from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
 from styrhjul.services.acknowledgements import acknowledge_step_done
 from styrhjul.services.audit import audit_instance
@@ -379,7 +380,9 @@ def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickabl
         rows = instance.checklist if model is ChecklistItem else instance.agreements
         row = next(r for r in rows if r.id == ident)
         owner_id = row.assignee_id if isinstance(row, ChecklistItem) else row.owner_id
-        _require_owner_or_holder(app, session, instance, actor, owner_id, f"{kind} {ident}")
+        require_runner(
+            app, session, instance, actor, f"mark {kind} {ident} done", owner_id=owner_id
+        )
         if row.done_at is not None:
             return row
         machine = app.machine(instance.workflow, instance.workflow_version)
@@ -410,19 +413,38 @@ def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickabl
         return row
 
 
-def _require_owner_or_holder(
-    app: App, session: Session, instance: Instance, actor: str, owner_id: int | None, what: str
+def runner_roles(machine: WorkflowMachine) -> set[str]:
+    """The roles that run an instance of this workflow.
+
+    Those that may hold it where it is held (a dialog, a meeting), otherwise those that
+    may fire any of its transitions.
+    """
+    return machine.roles_for("hold") or (
+        {role for t in machine.definition.spec.transition for role in t.roles} - {SYSTEM}
+    )
+
+
+def require_runner(
+    app: App,
+    session: Session,
+    instance: Instance,
+    actor: str,
+    what: str,
+    *,
+    owner_id: int | None = None,
+    owner: str = "its owner",
 ) -> None:
-    """The owner of a step, or someone who may hold (or otherwise run) the instance, may tick it."""
-    if actor == SYSTEM or person_by_email(session, actor).id == owner_id:
+    """Refuse ``actor`` unless Styrhjul, the owner (when one is named) or a runner."""
+    if actor == SYSTEM:
         return
-    machine = app.machine(instance.workflow, instance.workflow_version)
-    runners = machine.roles_for("hold") or {
-        role for t in machine.definition.spec.transition for role in t.roles
-    } - {SYSTEM}
-    if actor_roles(app, session, instance, actor) & runners:
+    if owner_id is not None and person_by_email(session, actor).id == owner_id:
         return
+    runners = runner_roles(app.machine(instance.workflow, instance.workflow_version))
+    held = actor_roles(app, session, instance, actor)
+    if held & runners:
+        return
+    who = ", ".join(sorted(runners))
     raise PermissionDenied(
-        f"{what}: only its owner or someone who runs {ref(instance)} "
-        f"({', '.join(sorted(runners))}) may mark it done"
+        f"{ref(instance)}: only {f'{owner} or ' if owner_id is not None else ''}{who} may "
+        f"{what}; {actor} holds {', '.join(sorted(held)) or 'no role'} here"
     )

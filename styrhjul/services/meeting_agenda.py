@@ -14,12 +14,12 @@ from styrhjul.db.governance import AgendaItem, Meeting
 from styrhjul.errors import InputError, NotFound
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
+from styrhjul.services.instances import require_runner
 from styrhjul.services.meetings import (
     hand_on,
     meeting_transaction,
     renumber,
     require_not_yet_held,
-    require_runner,
 )
 from styrhjul.services.org import person_by_email
 from styrhjul.vocabulary import AGENDA_KINDS

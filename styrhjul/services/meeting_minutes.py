@@ -40,13 +40,12 @@ from styrhjul.db.governance import AgendaItem, Meeting, MeetingAttendee
 from styrhjul.db.models import Agreement, Person
 from styrhjul.errors import InputError, NotFound
 from styrhjul.services.context import App
-from styrhjul.services.instances import carry_agreement, fire, ref
+from styrhjul.services.instances import carry_agreement, fire, ref, require_runner
 from styrhjul.services.meetings import (
     hand_on,
     meeting_transaction,
     next_meeting,
     not_yet_held,
-    require_runner,
 )
 from styrhjul.services.org import person_by_email
 from styrhjul.tomlpos import PathPart, dotted

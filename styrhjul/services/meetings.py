@@ -36,12 +36,12 @@ from styrhjul.errors import InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
-    actor_roles,
     fire,
     instance_transaction,
     raise_steps,
     redate_step,
     ref,
+    runner_roles,
 )
 from styrhjul.services.meeting_notices import enqueue_meeting_notice
 from styrhjul.services.meeting_views import ActionView, action_view, open_actions_before
@@ -70,23 +70,6 @@ def meeting_transaction(
 
 def machine_of(app: App, meeting: Meeting) -> WorkflowMachine:
     return app.machine(meeting.workflow, meeting.workflow_version)
-
-
-def runner_roles(machine: WorkflowMachine) -> set[str]:
-    """The roles that run an instance of this workflow: any that may fire a transition."""
-    return {role for t in machine.definition.spec.transition for role in t.roles} - {SYSTEM}
-
-
-def require_runner(app: App, session: Session, meeting: Meeting, actor: str, what: str) -> None:
-    """Refuse ``actor`` unless they hold a role that runs the meeting (members only read)."""
-    runners = runner_roles(machine_of(app, meeting))
-    held = actor_roles(app, session, meeting, actor)
-    if actor == SYSTEM or held & runners:
-        return
-    raise PermissionDenied(
-        f"{ref(meeting)}: only {', '.join(sorted(runners))} may {what}; "
-        f"{actor} holds {', '.join(sorted(held)) or 'no role'} here"
-    )
 
 
 def not_yet_held(app: App, meeting: Meeting) -> bool:

@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from styrhjul.db.models import Instance, OrgUnit
-from styrhjul.errors import InputError, PermissionDenied
+from styrhjul.errors import InputError
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
-from styrhjul.services.instances import actor_roles, raise_steps
+from styrhjul.services.instances import raise_steps, require_runner
 from styrhjul.services.org import unit_by_code
-from styrhjul.vocabulary import SYSTEM
 
 PROCESS = "process"
 PERIOD = re.compile(r"^\d{4}[0-9A-Za-z/ -]{0,16}$")
@@ -94,7 +93,9 @@ def start_process(
             created_at=now,
             updated_at=now,
         )
-        _require_runner(app, session, instance, actor)
+        require_runner(
+            app, session, instance, actor, f"start {instance.workflow} for {instance.unit.code}"
+        )
         session.add(instance)
         session.flush()
         raise_steps(app, session, instance, definition.steps_raised_in(None))
@@ -116,19 +117,6 @@ def _school_year_of(period: str) -> str | None:
         return period
     match = SCHOOL_YEAR.match(period)
     return match[0] if match else period[:4]
-
-
-def _require_runner(app: App, session: Session, instance: Instance, actor: str) -> None:
-    """Only someone who may fire one of the process's transitions may start it."""
-    if actor == SYSTEM:
-        return
-    machine = app.machine(instance.workflow, instance.workflow_version)
-    runners = {r for t in machine.definition.spec.transition for r in t.roles} - {SYSTEM}
-    if not actor_roles(app, session, instance, actor) & runners:
-        raise PermissionDenied(
-            f"{actor} may not start {instance.workflow} for {instance.unit.code}: it needs one "
-            f"of the roles {', '.join(sorted(runners))} in the unit or above it"
-        )
 
 
 @dataclass(frozen=True)

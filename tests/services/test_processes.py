@@ -182,7 +182,7 @@ def test_bad_starts_are_refused_and_write_nothing(
 
 
 def test_only_someone_who_runs_it_may_start_a_process(app: App) -> None:
-    with pytest.raises(PermissionDenied, match="may not start budget_cycle for sff"):
+    with pytest.raises(PermissionDenied, match="may start budget_cycle for sff"):
         start_process(app, "budget_cycle", "sff", period="2027", actor=RECTOR, starts_at=APRIL)
 
 
