@@ -256,7 +256,7 @@ def dialog_postpone(state: CliState, dialog_id: int, to: str, reason: str, actor
 @pass_state
 def dialog_step_done(state: CliState, step_id: int, actor: str) -> None:
     """Mark a checklist step done."""
-    from styrhjul.services.instances import complete_step
+    from styrhjul.services.checklist import complete_step
 
     item = complete_step(state.app(), step_id, actor=actor)
     click.echo(f"step {step_id} ({item.key}) of dialog {item.instance_id}: done")
@@ -268,7 +268,7 @@ def dialog_step_done(state: CliState, step_id: int, actor: str) -> None:
 @pass_state
 def dialog_agreement_done(state: CliState, agreement_id: int, actor: str) -> None:
     """Mark an agreed action done."""
-    from styrhjul.services.instances import complete_agreement
+    from styrhjul.services.checklist import complete_agreement
 
     agreement = complete_agreement(state.app(), agreement_id, actor=actor)
     click.echo(f"agreement {agreement_id} of dialog {agreement.instance_id}: done")

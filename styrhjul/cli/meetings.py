@@ -322,7 +322,7 @@ def meetings_carry(
 @pass_state
 def meetings_action_done(state: CliState, action_id: int, actor: str) -> None:
     """Mark an action done (its owner, the secretary or the director)."""
-    from styrhjul.services.instances import complete_agreement
+    from styrhjul.services.checklist import complete_agreement
 
     action = complete_agreement(state.app(), action_id, actor=actor)
     click.echo(f"action {action_id} of meeting {action.instance_id}: done")

@@ -86,7 +86,7 @@ def steps_group() -> None:
 @pass_state
 def steps_done(state: CliState, step_id: int, actor: str) -> None:
     """Mark checklist step STEP_ID done (its owner, or someone who runs the instance)."""
-    from styrhjul.services.instances import complete_step
+    from styrhjul.services.checklist import complete_step
 
     item = complete_step(state.app(), step_id, actor=actor)
     click.echo(f"step {step_id} ({item.key}) of instance {item.instance_id}: done")

@@ -24,9 +24,9 @@ from styrhjul.errors import (
     TransitionRefused,
 )
 from styrhjul.services.chain import steer_planned_rounds
+from styrhjul.services.checklist import carry_agreement
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
-    carry_agreement,
     fire,
     instance_transaction,
     redate_step,

@@ -39,8 +39,9 @@ from sqlalchemy.orm import Session
 from styrhjul.db.governance import AgendaItem, Meeting, MeetingAttendee
 from styrhjul.db.models import Agreement, Person
 from styrhjul.errors import InputError, NotFound
+from styrhjul.services.checklist import carry_agreement
 from styrhjul.services.context import App
-from styrhjul.services.instances import carry_agreement, fire, ref, require_runner
+from styrhjul.services.instances import fire, ref, require_runner
 from styrhjul.services.meetings import (
     hand_on,
     meeting_transaction,

@@ -13,8 +13,8 @@ from styrhjul.calendar import SchoolYear
 from styrhjul.db.models import ChecklistItem, OutboxMessage
 from styrhjul.services.acknowledgements import acknowledge
 from styrhjul.services.assignments import NewAssignment, change_units, create_assignment
+from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
-from styrhjul.services.instances import complete_step
 from styrhjul.services.org import unit_by_code
 
 RECTOR = "rektor.vastra-skolan@example.se"

@@ -31,8 +31,8 @@ from styrhjul.services.assignments import (
     report_follow_up,
     revise,
 )
+from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
-from styrhjul.services.instances import complete_step
 from styrhjul.services.recurring import raise_recurring_steps
 from styrhjul.services.runner import run_due
 

@@ -15,9 +15,9 @@ from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import Dialog, Observation, OrgUnit
 from styrhjul.errors import DefinitionError, InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.chain import compile_round
+from styrhjul.services.checklist import complete_agreement, complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import AgreementInput, close, hold, open_due_preparations
-from styrhjul.services.instances import complete_agreement, complete_step
 from styrhjul.services.org_import import import_organisation
 from styrhjul.services.planning import plan_round
 

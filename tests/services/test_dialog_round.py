@@ -16,6 +16,7 @@ from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import AuditEvent, Dialog, OutboxMessage
 from styrhjul.errors import InputError, NotFound, PermissionDenied, TransitionRefused
+from styrhjul.services.checklist import complete_agreement, complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import (
     AgreementInput,
@@ -26,7 +27,6 @@ from styrhjul.services.dialogs import (
     open_due_preparations,
     postpone,
 )
-from styrhjul.services.instances import complete_agreement, complete_step
 from styrhjul.services.planning import next_round, plan_round
 from styrhjul.services.views import dialog_detail
 

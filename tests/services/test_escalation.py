@@ -28,10 +28,10 @@ from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.config import load_settings
 from styrhjul.db.models import AuditEvent, ChecklistItem, OutboxMessage
 from styrhjul.notifications.transports import MaildirTransport
+from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import cancel, postpone
 from styrhjul.services.escalation import NoticeReport, send_due_notices
-from styrhjul.services.instances import complete_step
 from styrhjul.services.runner import run_due
 from styrhjul.wiring import build
 from styrhjul.workflows import definition_path

@@ -21,8 +21,8 @@ from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.governance import Meeting
 from styrhjul.db.models import Agreement, OutboxMessage
 from styrhjul.errors import InputError, NotFound, PermissionDenied, TransitionRefused
+from styrhjul.services.checklist import complete_agreement
 from styrhjul.services.context import App
-from styrhjul.services.instances import complete_agreement
 from styrhjul.services.meeting_agenda import (
     add_agenda_item,
     move_agenda_item,

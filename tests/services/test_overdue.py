@@ -19,10 +19,10 @@ from support import dialog_id_of, keep_dialogs
 
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.errors import InputError, NotFound
+from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import cancel, open_due_preparations
 from styrhjul.services.escalation import send_due_notices
-from styrhjul.services.instances import complete_step
 from styrhjul.services.overdue import StepRow, list_steps, overdue_steps
 from styrhjul.services.views import instance_detail
 

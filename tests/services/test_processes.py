@@ -10,8 +10,9 @@ from sqlalchemy import select
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import AuditEvent, ChecklistItem, Instance
 from styrhjul.errors import InputError, NotFound, PermissionDenied, TransitionRefused
+from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
-from styrhjul.services.instances import complete_step, fire_trigger
+from styrhjul.services.instances import fire_trigger
 from styrhjul.services.processes import list_processes, start_process
 from styrhjul.services.views import instance_detail
 

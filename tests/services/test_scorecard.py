@@ -21,9 +21,10 @@ from styrhjul.db.governance import Measure, Outcome
 from styrhjul.db.models import AuditEvent, ChecklistItem, Dialog, Instance
 from styrhjul.errors import ConfigError, InputError, NotFound, PermissionDenied, TransitionRefused
 from styrhjul.notifications.transports import MaildirTransport
+from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import cancel
-from styrhjul.services.instances import complete_step, fire_trigger
+from styrhjul.services.instances import fire_trigger
 from styrhjul.services.planning import plan_round
 from styrhjul.services.scorecard import evaluate_scorecard, scorecard, step_key
 from styrhjul.services.scorecard_import import (
