@@ -24,7 +24,6 @@ overdue notice that follows it says more.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -76,15 +75,13 @@ def send_due_notices(app: App) -> NoticeReport:
     now = app.clock.now()
     report = NoticeReport()
     queue = _due(app, now, report)
-    handlers: dict[str, Callable[[App, int, int, datetime, NoticeReport], datetime | None]] = {
-        REMINDER: _remind,
-        OVERDUE: _notify_overdue,
-        ESCALATION: _escalate,
-    }
     while queue:
         _, _, step_id, kind, level = heapq.heappop(queue)
         try:
-            follows = handlers[kind](app, step_id, level, now, report)
+            if kind != ESCALATION:
+                _notify_assignee(kind, app, step_id, now, report)
+                continue
+            follows = _escalate(app, step_id, level, now, report)
         except StaleDataError:
             report.conflicts += 1  # the claim was rolled back with the rest: next pass
             continue
@@ -156,59 +153,32 @@ def _claim(app: App, session: Session, step_id: int, *conditions: Any, **values:
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def _remind(app: App, step_id: int, _level: int, now: datetime, report: NoticeReport) -> None:
+_NOTICE_COLUMNS = {
+    REMINDER: (ChecklistItem.reminded_at, ChecklistItem.remind_at, "reminded_at"),
+    OVERDUE: (ChecklistItem.overdue_notified_at, ChecklistItem.due_at, "overdue_notified_at"),
+}
+"""Per notice to the assignee: the column that records it went out, the instant it is
+due, and the name to set."""
+
+
+def _notify_assignee(
+    kind: str, app: App, step_id: int, now: datetime, report: NoticeReport
+) -> None:
+    """Claim and send one reminder or overdue notice to the step's assignee."""
+    sent_at, due_at, sent_name = _NOTICE_COLUMNS[kind]
     with app.db.session() as session:
-        won = _claim(
-            app,
-            session,
-            step_id,
-            ChecklistItem.reminded_at.is_(None),
-            ChecklistItem.remind_at <= now,
-            reminded_at=now,
-        )
+        won = _claim(app, session, step_id, sent_at.is_(None), due_at <= now, **{sent_name: now})
         if not won:
             return
         item = _load(session, step_id)
         assert item.assignee is not None  # unassigned steps were reported, not queued
-        if item.due_at <= now:
+        if kind == REMINDER and item.due_at <= now:
             report.stale_reminders.append(step_id)
             return
         enqueue_notice(
-            app,
-            session,
-            REMINDER,
-            item.assignee,
-            key=_key(REMINDER, item),
-            step=step_notice(app, item),
+            app, session, kind, item.assignee, key=_key(kind, item), step=step_notice(app, item)
         )
-    report.reminded.append(step_id)
-
-
-def _notify_overdue(
-    app: App, step_id: int, _level: int, now: datetime, report: NoticeReport
-) -> None:
-    with app.db.session() as session:
-        won = _claim(
-            app,
-            session,
-            step_id,
-            ChecklistItem.overdue_notified_at.is_(None),
-            ChecklistItem.due_at <= now,
-            overdue_notified_at=now,
-        )
-        if not won:
-            return
-        item = _load(session, step_id)
-        assert item.assignee is not None
-        enqueue_notice(
-            app,
-            session,
-            OVERDUE,
-            item.assignee,
-            key=_key(OVERDUE, item),
-            step=step_notice(app, item),
-        )
-    report.overdue.append(step_id)
+    (report.reminded if kind == REMINDER else report.overdue).append(step_id)
 
 
 def _escalate(
