@@ -139,6 +139,7 @@ class Instance(Base):
         CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="span"),
         Index("ix_instance_state_prepare_at", "state", "prepare_at"),
         Index("ix_instance_workflow_state", "workflow", "state"),
+        Index("ix_instance_invite_at", "invite_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,6 +155,9 @@ class Instance(Base):
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]
     prepare_at: Mapped[datetime | None]
+    invite_at: Mapped[datetime | None]
+    """When the invite goes out, for instances planned ahead (the yearly plan); None once sent
+    or when it went out at planning time."""
     location: Mapped[str | None] = mapped_column(String(200))
     ical_uid: Mapped[str | None] = mapped_column(String(200), unique=True)
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
@@ -333,6 +337,51 @@ class AuditEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(40))
     to_state: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+EVENT_STATUSES = ("planned", "cancelled")
+
+
+class CalendarEvent(Base):
+    """One occurrence of an årshjul rule in a calendar year: what the yearly plan holds.
+
+    ``key`` (``rule:year:seq``) is the identity that planning keeps when a rule or the
+    calendar moves the date, so the event's UID stays and its SEQUENCE rises. ``nominal``
+    is the day the rule gave before a non-working day moved it, ``moved_because`` why.
+    ``instance_id`` links an event that started a process or scheduled a meeting.
+    """
+
+    __tablename__ = "calendar_event"
+    __table_args__ = (
+        CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        CheckConstraint("ends_at > starts_at", name="span"),
+        Index("ix_calendar_event_year_rule", "year", "rule"),
+        Index("ix_calendar_event_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    ring: Mapped[str] = mapped_column(String(64))
+    series: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    nominal: Mapped[date] = mapped_column(Date)
+    moved_because: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("instance.id"), index=True)
+    ical_uid: Mapped[str] = mapped_column(String(200), unique=True)
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    unit: Mapped[OrgUnit | None] = relationship()
+    instance: Mapped[Instance | None] = relationship()
 
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
