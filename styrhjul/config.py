@@ -109,12 +109,22 @@ class ScorecardSettings(_Section):
     step_working_days_before_dialog: Annotated[int, Field(ge=0, le=20)] = 2
 
 
+class CalendarSettings(_Section):
+    """``[calendar]``: the årshjul file whose rules make the yearly plan.
+
+    Empty means the example årshjul shipped with Styrhjul (``styrhjul/examples/arshjul.toml``).
+    """
+
+    arshjul: str = ""
+
+
 class _FileModel(_Section):
     general: GeneralSettings = GeneralSettings()
     database: DatabaseSettings = DatabaseSettings()
     mail: MailSettings = MailSettings()
     dialogs: DialogSettings = DialogSettings()
     scorecard: ScorecardSettings = ScorecardSettings()
+    calendar: CalendarSettings = CalendarSettings()
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,15 @@ class Settings:
     @property
     def scorecard(self) -> ScorecardSettings:
         return self.file.scorecard
+
+    @property
+    def calendar(self) -> CalendarSettings:
+        return self.file.calendar
+
+    @property
+    def arshjul_path(self) -> Path | None:
+        """The configured årshjul file, or None for the shipped example."""
+        return self.resolve(self.calendar.arshjul) if self.calendar.arshjul else None
 
     @property
     def database(self) -> DatabaseSettings:
