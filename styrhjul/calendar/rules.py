@@ -22,7 +22,7 @@ day belongs to another year's plan. Everything is a pure function of the argumen
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import MAXYEAR, MINYEAR, UTC, date, time, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from styrhjul.calendar.rulecheck import depends_on, validate_rules
@@ -307,12 +307,23 @@ def _dependency_order(rules: Sequence[Rule]) -> list[Rule]:
     return ordered
 
 
+def _day_start(d: date, tz: ZoneInfo) -> datetime:
+    """The first instant of ``d`` in ``tz``: local midnight, or the end of a gap at midnight.
+
+    Europe/Stockholm never skips midnight, but some zones do (Africa/Cairo on 24 April 2026
+    goes from 00:00 to 01:00); an all-day event there starts when the day does rather than
+    failing over a time the user never wrote.
+    """
+    wall = datetime.combine(d, _MIDNIGHT, tzinfo=tz)
+    return wall.astimezone(UTC).astimezone(tz)
+
+
 def _occurrence(rule: Rule, seq: int, placed: _Placed, tz: ZoneInfo, year: int) -> Occurrence:
     day, nominal, reason = placed
     try:
         if rule.at is None:
-            starts_at = local_datetime(day, _MIDNIGHT, tz)
-            ends_at = local_datetime(day + timedelta(days=rule.days), _MIDNIGHT, tz)
+            starts_at = _day_start(day, tz)
+            ends_at = _day_start(day + timedelta(days=rule.days), tz)
         else:
             starts_at = local_datetime(day, rule.at, tz)
             # Elapsed time, not wall time: a two-hour meeting is two hours across DST too.
