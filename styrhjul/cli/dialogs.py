@@ -25,6 +25,9 @@ from styrhjul.errors import InputError
 
 
 @click.command("plan")
+@click.argument("year", type=int, required=False)
+@click.option("--apply", is_flag=True, help="With YEAR: write the changes shown.")
+@click.option("--compare", type=int, metavar="YEAR", help="With YEAR: how the dates moved since.")
 @click.option("--school-year", metavar="YYYY/YY", help="School year, e.g. 2026/27.")
 @click.option("--round", "round_no", type=int, help="Round number (1-3).")
 @click.option(
@@ -36,17 +39,41 @@ from styrhjul.errors import InputError
 @pass_state
 def plan_command(
     state: CliState,
+    year: int | None,
+    apply: bool,
+    compare: int | None,
     school_year: str | None,
     round_no: int | None,
     level: str | None,
     as_json: bool,
 ) -> None:
-    """Plan one dialog round of a level for every unit and queue the invites.
+    """Plan the year from the årshjul (YEAR), or one dialog round.
 
-    Without options: the next area head ↔ rektor round whose window has not opened.
-    Planning again keeps what exists and adds what is missing.
+    With YEAR: every event, dialog, meeting and process the calendar year holds, from the
+    årshjul's rules. The first time it is written at once; after a change of the rules or
+    the organisation the changes are shown and written with --apply. --compare YEAR shows,
+    rule by rule, how the dates moved since that year and why.
+
+    Without YEAR: one dialog round (the next area head ↔ rektor round whose window has not
+    opened, or --school-year/--round/--level). Planning again keeps what exists.
     """
     from styrhjul.services.planning import plan_round
+
+    if year is not None:
+        from styrhjul.cli.yearplan import plan_year_command
+
+        if school_year or round_no or level:
+            raise InputError(
+                "YEAR plans the whole year; --school-year, --round and --level"
+                " plan one round without it",
+                key="year",
+            )
+        plan_year_command(state, year, apply=apply, compare=compare, as_json=as_json)
+        return
+    if apply or compare is not None:
+        raise InputError(
+            "--apply and --compare go with YEAR (styrhjul plan 2027 --apply)", key="year"
+        )
 
     year = SchoolYear.parse(school_year) if school_year else None
     result = plan_round(state.app(), year, round_no, level=level)

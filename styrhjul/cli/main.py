@@ -22,8 +22,10 @@ from styrhjul.cli.dialogs import dialog_group, plan_command
 from styrhjul.cli.meetings import meetings_group
 from styrhjul.cli.processes import processes_group
 from styrhjul.cli.scorecard import scorecard_group
+from styrhjul.cli.simulate import simulate_command
 from styrhjul.cli.steps import history_command, overdue_command, steps_group
 from styrhjul.cli.workflows import workflows_group
+from styrhjul.cli.yearplan import events_command, wheel_command
 from styrhjul.errors import StyrhjulError, exit_code
 
 
@@ -260,6 +262,9 @@ cli.add_command(steps_group)
 cli.add_command(history_command)
 cli.add_command(scorecard_group)
 cli.add_command(workflows_group)
+cli.add_command(simulate_command)
+cli.add_command(events_command)
+cli.add_command(wheel_command)
 
 
 def main(argv: list[str] | None = None) -> int:

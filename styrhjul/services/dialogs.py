@@ -148,6 +148,9 @@ def cancel(
         raise InputError("a reason is required to cancel a dialog", key="reason")
     with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
         state = fire(app, session, dialog, "cancel", actor, reason)
+        if dialog.invite_at is not None:
+            dialog.invite_at = None  # never invited: nothing to take back
+            return state
         dialog.ical_sequence += 1
         enqueue_meeting_notice(app, session, dialog, method="CANCEL", reason=reason)
         return state
@@ -184,10 +187,43 @@ def postpone(
         for item in dialog.checklist:
             if item.done_at is None and item.key in times.steps:
                 redate_step(item, *times.steps[item.key])
+        if dialog.invite_at is not None:
+            # Not invited yet (planned a year ahead): the first invite, still to come, will
+            # carry the new time; it keeps its distance to the dialog.
+            dialog.invite_at += starts_at - old
+            return dialog
         dialog.ical_sequence += 1
         moved = f"{reason} (flyttad från {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})"
         enqueue_meeting_notice(app, session, dialog, method="REQUEST", reason=moved)
         return dialog
+
+
+def send_due_invites(app: App) -> list[int]:
+    """Send the first invite of every dialog planned ahead whose invite time has come."""
+    now = app.clock.now()
+    with app.db.session() as session:
+        due = list(
+            session.scalars(
+                select(Dialog.id)
+                .where(Dialog.invite_at <= now)
+                .order_by(Dialog.invite_at, Dialog.id)
+            )
+        )
+    invited = []
+    for dialog_id in due:
+        try:
+            with dialog_transaction(app, dialog_id) as (session, dialog):
+                if dialog.invite_at is None:
+                    continue  # another process sent it first
+                dialog.invite_at = None
+                final = app.machine(dialog.workflow, dialog.workflow_version).definition
+                if dialog.state in final.final_states:
+                    continue
+                enqueue_meeting_notice(app, session, dialog, method="REQUEST")
+                invited.append(dialog_id)
+        except ConflictError:
+            continue
+    return invited
 
 
 def open_due_preparations(app: App) -> list[int]:

@@ -160,13 +160,14 @@ def _check_time(app: App, starts_at: datetime, key: str = "starts_at") -> None:
         raise InputError(f"{starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M} has passed", key=key)
 
 
-def _key(group: OrgUnit, day: date) -> str:
+def meeting_key(group: OrgUnit, day: date) -> str:
+    """The natural key of a group's meeting on a day: one meeting a group a day."""
     return f"meeting:{group.code}:{day.isoformat()}"
 
 
 def _require_day_free(session: Session, group: OrgUnit, day: date, exclude_id: int = 0) -> None:
     other = session.scalar(
-        select(Meeting).where(Meeting.key == _key(group, day), Meeting.id != exclude_id)
+        select(Meeting).where(Meeting.key == meeting_key(group, day), Meeting.id != exclude_id)
     )
     if other is not None:
         raise InputError(
@@ -239,7 +240,7 @@ def schedule_meeting(
         called = _members(session, unit, day)
         now = app.clock.now()
         meeting = Meeting(
-            key=_key(unit, day),
+            key=meeting_key(unit, day),
             title=f"{unit.name} {day.isoformat()}",
             workflow=definition.name,
             workflow_version=definition.version,
@@ -392,7 +393,7 @@ def postpone_meeting(
         fire(app, session, meeting, "postpone", actor, reason, new_starts_at=starts_at)
         meeting.ends_at = starts_at + (meeting.ends_at - meeting.starts_at)
         meeting.starts_at = starts_at
-        meeting.key = _key(meeting.unit, day)
+        meeting.key = meeting_key(meeting.unit, day)
         definition = machine_of(app, meeting).definition
         for spec in definition.steps_raised_in(None):
             item = next((i for i in meeting.checklist if i.key == spec.key), None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from styrhjul.services.context import App
 from styrhjul.services.instances import add_step, resolve_assignee
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import ancestors, holder_over, holders, units_of_kind
-from styrhjul.services.schedule import SlotFinder, round_window_start, step_times
+from styrhjul.services.schedule import SlotFinder, invite_time, round_window_start, step_times
 from styrhjul.vocabulary import SYSTEM
 
 DIALOG_ROUND = "dialog_round"
@@ -85,11 +85,16 @@ def plan_round(
     *,
     level: str | None = None,
     actor: str = SYSTEM,
+    window_start: date | None = None,
+    invite_ahead: int | None = None,
 ) -> PlanResult:
     """Create the round's dialogs for every unit of the level; send each party an invite.
 
     Without a round: the next one whose window has not opened (in ``school_year`` if given).
-    Without a level: area head ↔ rektor.
+    Without a level: area head ↔ rektor. ``window_start`` is the day the round opens as the
+    årshjul placed it (default: the definition's month and day); a unit's own cycle still
+    wins. With ``invite_ahead`` (working days) the invites wait until that long before each
+    dialog (the yearly plan), instead of going out now.
     """
     if round_no is None:
         school_year, round_no = next_round(app, school_year, level)
@@ -126,8 +131,11 @@ def plan_round(
             if unit.id in existing:
                 result.existing += 1
                 continue
-            first_day = round_window_start(
-                app, school_year, _window_of(unit, own_windows) or spec.window_start
+            own = _window_of(unit, own_windows)
+            first_day = (
+                round_window_start(app, school_year, own or spec.window_start)
+                if own or window_start is None
+                else window_start
             )
             host = holder_over(session, unit, schedule.host_role, first_day)
             participant_role = definition.participant_role(unit.kind)
@@ -154,6 +162,11 @@ def plan_round(
             )
             apply_steering(app, session, [dialog])
             result.created.append(dialog.id)
+            if invite_ahead is not None:
+                dialog.invite_at = invite_time(app, dialog.starts_at, invite_ahead)
+                if dialog.invite_at > app.clock.now():
+                    continue
+                dialog.invite_at = None
             result.invites += enqueue_meeting_notice(app, session, dialog, method="REQUEST")
     return result
 

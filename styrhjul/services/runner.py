@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from styrhjul.services.context import App
-from styrhjul.services.dialogs import open_due_preparations
+from styrhjul.services.dialogs import open_due_preparations, send_due_invites
 from styrhjul.services.escalation import NoticeReport, send_due_notices
 from styrhjul.services.outbox import DispatchReport, dispatch
 from styrhjul.services.recurring import raise_recurring_steps
@@ -20,14 +20,17 @@ class RunReport:
     notices: NoticeReport = field(default_factory=NoticeReport)
     recurring: list[int] = field(default_factory=list)
     """Recurring steps raised (such as an assignment's yearly report to LG and SG)."""
+    invited: list[int] = field(default_factory=list)
+    """Dialogs planned ahead whose first invite went out in this pass."""
 
 
 def run_due(app: App) -> RunReport:
-    """Open preparations, raise recurring steps, remind and escalate, drain the outbox.
+    """Send due invites, open preparations, raise recurring steps, remind and escalate, drain.
 
     The outbox drain sends the messages written by this pass too.
     """
+    invited = send_due_invites(app)
     opened = open_due_preparations(app)
     recurring = raise_recurring_steps(app)
     notices = send_due_notices(app)
-    return RunReport(opened, dispatch(app), notices, recurring=recurring)
+    return RunReport(opened, dispatch(app), notices, recurring=recurring, invited=invited)

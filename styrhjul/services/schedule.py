@@ -70,6 +70,16 @@ def step_times(app: App, definition: WorkflowDefinition, starts_at: datetime) ->
     )
 
 
+def invite_time(app: App, starts_at: datetime, working_days_ahead: int) -> datetime:
+    """When the first invite to an event planned far ahead goes out: this long before it."""
+    day = app.calendar.shift_to_working_day(starts_at.astimezone(app.clock.tz).date(), "earlier")
+    return local_datetime(
+        app.calendar.add_working_days(day, -working_days_ahead) if working_days_ahead else day,
+        OPENS_AT,
+        app.clock.tz,
+    )
+
+
 def round_window_start(app: App, year: SchoolYear, window_start: str) -> date:
     """The first working day on or after a round's window start ("MM-DD") in ``year``."""
     month, day = (int(part) for part in window_start.split("-"))

@@ -1,0 +1,221 @@
+"""The plan as a list and as a wheel: ``styrhjul events`` and ``styrhjul wheel``.
+
+The list joins the årshjul's events with the dialogs and meetings planned from them, so a
+person or a unit sees everything that concerns them in one place. An årshjul event held
+by a unit concerns that unit and everything below it; a dialog concerns its unit, its
+organiser and its participant; a meeting its group and those called to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from styrhjul.calendar.wheel import WheelEvent, WheelRing, render_wheel
+from styrhjul.db.governance import Meeting, MeetingAttendee
+from styrhjul.db.models import CalendarEvent, Dialog, Instance, OrgUnit, RoleAssignment
+from styrhjul.errors import InputError
+from styrhjul.services.context import App
+from styrhjul.services.org import ancestors, person_by_email, subtree_ids, unit_by_code
+from styrhjul.services.yearplan import load_year_rules, year_events
+
+MAX_DAYS = 800
+"""The longest period one listing covers (two school years and some)."""
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One line of the plan: an årshjul event, a dialog or a meeting."""
+
+    kind: str
+    key: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    all_day: bool
+    ring: str
+    unit: str
+    status: str
+    uid: str | None
+    sequence: int
+    moved_because: str | None = None
+
+
+def list_events(
+    app: App,
+    first: date,
+    last: date,
+    *,
+    unit: str | None = None,
+    person: str | None = None,
+) -> list[EventRow]:
+    """Everything planned from ``first`` to ``last`` (inclusive), for a unit or a person."""
+    if last < first:
+        raise InputError(f"--to ({last}) is before --from ({first})", key="to")
+    if (last - first).days > MAX_DAYS:
+        raise InputError(f"a listing covers at most {MAX_DAYS} days", key="to")
+    tz = app.clock.tz
+    start = datetime.combine(first, datetime.min.time(), tz)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+    with app.db.session() as session:
+        event_units, instance_units, person_id = _scope(session, app, unit, person)
+        rows = _calendar_rows(session, start, end, event_units)
+        rows += _instance_rows(session, start, end, instance_units, person_id)
+    return sorted(rows, key=lambda r: (r.starts_at, r.kind, r.key))
+
+
+def _scope(
+    session: Session, app: App, unit: str | None, person: str | None
+) -> tuple[set[int] | None, set[int] | None, int | None]:
+    """The units whose årshjul events and whose instances are in scope (None: all)."""
+    if unit is None and person is None:
+        return None, None, None
+    event_units: set[int] = set()
+    instance_units: set[int] = set()
+    person_id = None
+    if unit is not None:
+        found = unit_by_code(session, unit)
+        event_units |= {u.id for u in ancestors(session, found)}
+        below = set(session.scalars(subtree_ids(found.id)))
+        event_units |= below
+        instance_units |= below
+    if person is not None:
+        who = person_by_email(session, person)
+        person_id = who.id
+        today = app.clock.today()
+        for assignment in session.scalars(
+            select(RoleAssignment).where(
+                RoleAssignment.person_id == who.id,
+                RoleAssignment.valid_from <= today,
+                or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= today),
+            )
+        ):
+            held = session.get(OrgUnit, assignment.unit_id)
+            assert held is not None
+            event_units |= {u.id for u in ancestors(session, held)}
+    return event_units, (instance_units if unit is not None else set()), person_id
+
+
+def _calendar_rows(
+    session: Session, start: datetime, end: datetime, units: set[int] | None
+) -> list[EventRow]:
+    query = select(CalendarEvent).where(
+        CalendarEvent.status == "planned",
+        CalendarEvent.starts_at < end,
+        CalendarEvent.ends_at > start,
+    )
+    if units is not None:
+        query = query.where(CalendarEvent.unit_id.in_(units))
+    return [
+        EventRow(
+            kind="event",
+            key=e.key,
+            title=e.title,
+            starts_at=e.starts_at,
+            ends_at=e.ends_at,
+            all_day=e.all_day,
+            ring=e.ring,
+            unit=e.unit.code if e.unit else "",
+            status=e.status,
+            uid=e.ical_uid,
+            sequence=e.ical_sequence,
+            moved_because=e.moved_because,
+        )
+        for e in session.scalars(query)
+    ]
+
+
+def _instance_rows(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    units: set[int] | None,
+    person_id: int | None,
+) -> list[EventRow]:
+    query = select(Instance).where(
+        Instance.kind.in_(["dialog", "meeting"]),
+        Instance.starts_at < end,
+        Instance.ends_at > start,
+    )
+    conditions = []
+    if units:
+        conditions.append(Instance.unit_id.in_(units))
+    if person_id is not None:
+        conditions.append(
+            Instance.id.in_(
+                select(Dialog.id).where(
+                    or_(Dialog.organizer_id == person_id, Dialog.participant_id == person_id)
+                )
+            )
+        )
+        conditions.append(
+            Instance.id.in_(
+                select(MeetingAttendee.meeting_id).where(MeetingAttendee.person_id == person_id)
+            )
+        )
+    if units is not None or person_id is not None:
+        if not conditions:
+            return []
+        query = query.where(or_(*conditions))
+    rows = []
+    for instance in session.scalars(query):
+        assert instance.starts_at is not None
+        assert instance.ends_at is not None
+        ring = instance.level if isinstance(instance, Dialog) else "meeting"
+        if isinstance(instance, Meeting):
+            ring = f"meeting:{instance.unit.code}"
+        rows.append(
+            EventRow(
+                kind=instance.kind,
+                key=instance.key,
+                title=instance.title,
+                starts_at=instance.starts_at,
+                ends_at=instance.ends_at,
+                all_day=False,
+                ring=ring,
+                unit=instance.unit.code,
+                status=instance.state,
+                uid=instance.ical_uid,
+                sequence=instance.ical_sequence,
+            )
+        )
+    return rows
+
+
+def wheel_svg(app: App, year: int, *, today: date | None = None) -> str:
+    """The årshjul of ``year`` as SVG: the stored plan if the year is planned, else the rules."""
+    arshjul = load_year_rules(app)
+    tz = app.clock.tz
+    rings = [WheelRing(r.key, r.title, r.colour) for r in arshjul.rings]
+    events: list[WheelEvent] = []
+    stored = year_events(app, year)
+    if stored:
+        for row in stored:
+            first = row.starts_at.astimezone(tz).date()
+            last = (row.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+            events.append(WheelEvent(row.ring, row.title, first, max(first, last), row.series))
+    else:
+        for occurrence in arshjul.resolve(year, app.calendar):
+            spec = arshjul.event(occurrence.rule_id)
+            first = occurrence.starts_at.astimezone(tz).date()
+            last = (occurrence.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
+            events.append(WheelEvent(spec.ring, spec.title, first, max(first, last), spec.series))
+    holiday_ring = arshjul.rings[-1].key
+    for name, first, last in _holiday_periods(arshjul.school_holidays(year)):
+        events.append(WheelEvent(holiday_ring, name, first, last))
+    return render_wheel(arshjul.title, year, rings, events, today=today)
+
+
+def _holiday_periods(days: dict[date, str]) -> list[tuple[str, date, date]]:
+    """Runs of consecutive days with the same name, as (name, first, last)."""
+    periods: list[tuple[str, date, date]] = []
+    for day in sorted(days):
+        name = days[day]
+        if periods and periods[-1][0] == name and (day - periods[-1][2]).days <= 3:
+            periods[-1] = (name, periods[-1][1], day)
+        else:
+            periods.append((name, day, day))
+    return periods
