@@ -51,7 +51,7 @@ def _is_int(value: object) -> bool:
 
 
 def _int_field(rule: Rule, field: str, value: object, low: int, high: int, expected: str) -> None:
-    if not _is_int(value) or not low <= value <= high:  # type: ignore[operator]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise RuleError(f"{field} is {value!r}; expected {expected}", rule_id=rule.id, field=field)
 
 
