@@ -23,6 +23,7 @@ from styrhjul.errors import (
     NotFound,
     TransitionRefused,
 )
+from styrhjul.services.audit import audit_instance
 from styrhjul.services.chain import steer_planned_rounds
 from styrhjul.services.checklist import carry_agreement
 from styrhjul.services.context import App
@@ -196,6 +197,39 @@ def postpone(
         moved = f"{reason} (flyttad från {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})"
         enqueue_meeting_notice(app, session, dialog, method="REQUEST", reason=moved)
         return dialog
+
+
+def replan(app: App, dialog_id: int, *, actor: str, starts_at: datetime, reason: str) -> bool:
+    """Move a dialog nobody has been invited to yet, as planning does; False if invited.
+
+    A dialog planned a year ahead and not yet announced is not postponed (no one is told,
+    no role is asked): its times, preparation window, step dates and invite time follow the
+    plan, and the audit trail says why. Once invited it can only be postponed.
+    """
+    with dialog_transaction(app, dialog_id) as (session, dialog):
+        if dialog.invite_at is None or dialog.state != "planned":
+            return False
+        old = dialog.starts_at
+        shift = starts_at - old
+        dialog.starts_at = starts_at
+        dialog.ends_at += shift
+        dialog.invite_at += shift
+        definition = app.machine(dialog.workflow, dialog.workflow_version).definition
+        times = step_times(app, definition, starts_at)
+        dialog.prepare_at = times.prepare_at
+        for item in dialog.checklist:
+            if item.done_at is None and item.key in times.steps:
+                redate_step(item, *times.steps[item.key])
+        audit_instance(
+            session,
+            dialog,
+            at=app.clock.now(),
+            actor=actor,
+            trigger="replan",
+            from_state=dialog.state,
+            reason=f"{reason} (from {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})",
+        )
+        return True
 
 
 def send_due_invites(app: App) -> list[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from importlib.resources import as_file, files
 
 from sqlalchemy import func, select
@@ -29,9 +29,16 @@ from styrhjul.calendar.arshjul import Arshjul, EventSpec, load_arshjul
 from styrhjul.calendar.rules import Occurrence
 from styrhjul.db.governance import Meeting
 from styrhjul.db.models import AuditEvent, CalendarEvent, Dialog, Instance, OrgUnit
-from styrhjul.errors import ConflictError, DefinitionError, NotFound
+from styrhjul.errors import (
+    ConflictError,
+    DefinitionError,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    TransitionRefused,
+)
 from styrhjul.services.context import App
-from styrhjul.services.dialogs import postpone
+from styrhjul.services.dialogs import replan
 from styrhjul.services.meetings import (
     cancel_meeting,
     meeting_key,
@@ -45,6 +52,8 @@ from styrhjul.vocabulary import SYSTEM
 
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, what)``: called as the plan is written, for a progress bar."""
+
+ONE_DAY = timedelta(days=1)
 
 ACTIVE_DIALOG_STATES = ("planned", "preparing", "ready")
 """Dialogs in these states have not taken place, so a moved or cancelled round takes them along."""
@@ -383,8 +392,8 @@ def _set_going(
         key = _event_key(occurrence, plan.year)
         if progress is not None:
             progress(done, total, spec.title)
-        if occurrence.ends_at <= now:
-            continue
+        if occurrence.ends_at <= now or (spec.dialog_level is None and occurrence.starts_at <= now):
+            continue  # history: recorded, not set going
         if spec.dialog_level is not None:
             level, school_year, round_no = _round_of(spec, occurrence)
             if key in moved:
@@ -396,7 +405,8 @@ def _set_going(
                 round_no,
                 level=level,
                 actor=actor,
-                window_start=occurrence.day,
+                # a window already open is planned from tomorrow, never into the past
+                window_start=max(occurrence.day, now.astimezone(app.clock.tz).date() + ONE_DAY),
                 invite_ahead=arshjul.invite_working_days_ahead,
             )
             if result.created:
@@ -439,13 +449,16 @@ def _meeting(
         linked_at = linked.starts_at if linked else None
     if linked_id is not None:
         if was_moved and linked_at != occurrence.starts_at:
-            postpone_meeting(
-                app,
-                linked_id,
-                actor=actor,
-                starts_at=occurrence.starts_at,
-                reason=f"årshjulet ändrat: {spec.title}",
-            )
+            try:
+                postpone_meeting(
+                    app,
+                    linked_id,
+                    actor=actor,
+                    starts_at=occurrence.starts_at,
+                    reason=f"årshjulet ändrat: {spec.title}",
+                )
+            except (ConflictError, InputError, PermissionDenied, TransitionRefused) as exc:
+                plan.notes.append(f"{key}: meeting not moved: {exc}")
         return
     if same_day is not None:
         _link(app, key, same_day)
@@ -533,6 +546,7 @@ def _move_round(
                 )
             )
         ]
+    announced = 0
     for dialog_id, starts_at in dialogs:
         assert starts_at is not None
         local = starts_at.astimezone(tz)
@@ -540,17 +554,19 @@ def _move_round(
             app.calendar.shift_to_working_day(local.date(), "later"), shift
         )
         target = datetime.combine(day, local.timetz().replace(tzinfo=None), tz)
-        postpone(
-            app,
-            dialog_id,
-            actor=actor,
-            starts_at=target,
-            reason=f"årshjulet ändrat: dialogrunda {round_no} flyttad {shift:+d} arbetsdagar",
-        )
+        reason = f"årshjulet ändrat: dialogrunda {round_no} flyttad {shift:+d} arbetsdagar"
+        if not replan(app, dialog_id, actor=actor, starts_at=target, reason=reason):
+            announced += 1
     if dialogs:
         plan.notes.append(
-            f"{level} {school_year} round {round_no}: {len(dialogs)} dialogs moved"
+            f"{level} {school_year} round {round_no}: {len(dialogs) - announced} dialogs moved"
             f" {shift:+d} working days"
+            + (
+                f"; {announced} already invited, left for their organiser to postpone"
+                " ('styrhjul dialog postpone')"
+                if announced
+                else ""
+            )
         )
 
 
@@ -572,7 +588,7 @@ def _take_back(
                 cancel_meeting(
                     app, instance_id, actor=actor, reason=f"årshjulet ändrat: {rule} borttagen"
                 )
-            except (ConflictError, NotFound) as exc:
+            except (ConflictError, NotFound, PermissionDenied, TransitionRefused) as exc:
                 plan.notes.append(f"{key}: meeting not cancelled: {exc}")
         elif kind is not None:
             plan.notes.append(f"{key}: the {kind} it started is left as it is; close it by hand")
