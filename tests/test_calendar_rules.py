@@ -402,6 +402,11 @@ def test_an_anchor_that_is_skipped_that_year() -> None:
     rules = [Rule("june-5", Fixed(6, 5), move="skip"), Rule("after", Anchored("june-5", 1))]
     assert days(rules, 2023) == {"june-5": date(2023, 6, 5), "after": date(2023, 6, 7)}
     assert_names(error(rules, 2022), "after", "'june-5'", "skipped", "2022")
+    assert error(rules, 2022).field == "when.anchor"
+    term = [Rule("term:spring_end", Fixed(6, 5), move="skip"), Rule("t", Term("spring_end", 1))]
+    exc = error(term, 2022)
+    assert_names(exc, "t", "'term:spring_end'", "skipped", "2022")
+    assert exc.field == "when.edge"
 
 
 def test_a_move_may_not_leave_the_year_by_more_than_a_week() -> None:

@@ -233,13 +233,15 @@ def _month_end(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1) - _ONE_DAY
 
 
-def _anchor_day(policy: _Policy, target: str, resolved: Mapping[str, date | None]) -> date:
+def _anchor_day(
+    policy: _Policy, target: str, resolved: Mapping[str, date | None], field: str
+) -> date:
     day = resolved[target]
     if day is None:
         raise policy.error(
             f"its anchor {target!r} has no occurrence (it is skipped), so there is no day to"
             " count from",
-            "when.anchor",
+            field,
         )
     return day
 
@@ -252,7 +254,7 @@ def _place_single(
         day = _window(policy, when)
         return None if day is None else (day, day, None)
     if isinstance(when, Anchored):
-        base = _anchor_day(policy, when.anchor, resolved)
+        base = _anchor_day(policy, when.anchor, resolved, "when.anchor")
         if when.working_days == 0:
             return policy.move(base, rule.move)
         day = policy.count(base, when.working_days)
@@ -264,7 +266,7 @@ def _place_single(
     elif isinstance(when, IsoWeek):
         nominal = _iso_week(policy, when)
     elif isinstance(when, Term):
-        base = _anchor_day(policy, term_rule_id(when.edge), resolved)
+        base = _anchor_day(policy, term_rule_id(when.edge), resolved, "when.edge")
         nominal = base + timedelta(days=7 * when.weeks)
         if when.weekday is not None:
             nominal += timedelta(days=(when.weekday - nominal.weekday()) % 7)
