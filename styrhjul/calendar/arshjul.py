@@ -308,7 +308,7 @@ def _event_spec(i: int, event: EventModel, ring_keys: list[str], fail: _Fail) ->
             (*key, "days"), "days is the length of an all-day event; a timed event has 'minutes'"
         )
     if event.at is not None and not event.minutes:
-        raise fail((*key, "minutes"), "a timed event needs its length in minutes")
+        raise fail((*key, "at"), "a timed event needs its length in minutes")
     return EventSpec(
         rule=Rule(
             id=event.id,
