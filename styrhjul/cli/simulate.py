@@ -19,6 +19,8 @@ from styrhjul.cli.base import CliState, json_option, parse_date, pass_state, pri
 from styrhjul.services.simulation import check_period, simulate
 from styrhjul.services.simulation_report import DayReport, SimulationReport
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+"""In English whatever the locale: the report is for the operator."""
 PROGRESS_FROM_DAYS = 31
 """Periods longer than this get a progress bar."""
 
@@ -69,7 +71,7 @@ def _print(report: SimulationReport, state: CliState) -> None:
     )
     for day in report.days:
         click.echo("")
-        click.echo(f"{day.day} {day.day:%A}")
+        click.echo(f"{day.day} {WEEKDAYS[day.day.weekday()]}")
         for line in _lines(day, state):
             click.echo(f"  {line}")
     totals = report.totals
@@ -85,30 +87,28 @@ def _print(report: SimulationReport, state: CliState) -> None:
 
 
 def _lines(day: DayReport, state: CliState) -> list[str]:
-    def at(moment: datetime | None) -> str:
-        return moment.astimezone(state.settings.tz).strftime("%H:%M") if moment else "--:--"
-
-    lines = [
-        f"{at(c.at)} created    {c.kind} {c.instance_id} {c.title} [{c.key}] ({c.by})"
+    """The day's events, by time of day; of the same minute, in the order of the report."""
+    tz = state.settings.tz
+    timed: list[tuple[datetime, str]] = [
+        (c.at, f"created    {c.kind} {c.instance_id} {c.title} [{c.key}] ({c.by})")
         for c in day.created
     ]
-    lines += [
-        f"{at(m.at)} moved      {m.kind} {m.instance_id} {m.title}"
-        f" to {m.starts_at.astimezone(state.settings.tz):%Y-%m-%d %H:%M}"
-        if m.starts_at
-        else f"{at(m.at)} moved      {m.kind} {m.instance_id} {m.title}"
-        for m in day.moved
+    for m in day.moved:
+        to = f" to {m.starts_at.astimezone(tz):%Y-%m-%d %H:%M}" if m.starts_at else ""
+        timed.append((m.at, f"moved      {m.kind} {m.instance_id} {m.title}{to}: {m.reason}"))
+    timed += [
+        (c.at, f"{c.what:<10} {c.kind} {c.instance_id} {c.title}: {c.detail}") for c in day.changes
     ]
-    lines += [
-        f"{at(c.at)} {c.what:<10} {c.kind} {c.instance_id} {c.title}: {c.detail}"
-        for c in day.changes
-    ]
-    lines += [
-        f"{at(e.at)} escalated  level {e.level} step {e.step_id} {e.step} ({e.title})"
-        f" to {e.to or 'nobody (no one above)'}"
+    timed += [
+        (
+            e.at,
+            f"escalated  level {e.level} step {e.step_id} {e.step} ({e.title})"
+            f" to {e.to or 'nobody (no one above)'}",
+        )
         for e in day.escalated
     ]
-    lines += [
-        f"{at(s.at)} sent       {s.kind} to {s.to}: {s.subject} {s.message_id}" for s in day.sent
+    timed += [
+        (s.at, f"sent       {s.kind} to {s.to}: {s.subject} {s.message_id}") for s in day.sent
     ]
-    return lines
+    timed.sort(key=lambda pair: pair[0])
+    return [f"{moment.astimezone(tz):%H:%M} {text}" for moment, text in timed]
