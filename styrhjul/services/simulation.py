@@ -11,12 +11,15 @@ real database is only read, and nothing is sent.
 When it ticks: at midnight at the start of each day (date-driven rules, such as recurring
 steps, fire on the first tick of their day, as under the daemon), then at each next instant
 the copy says something is due: an instance's ``prepare_at``, a step's ``remind_at``,
-``due_at`` or ``escalate_at``, a pending message's ``next_attempt_at``. That is exact (every
+``due_at`` or ``escalate_at``, a pending message's ``next_attempt_at`` (and a dialog's
+``invite_at``, where the model has it: the first invite of a dialog planned a year
+ahead). That is exact (every
 notice goes out at the instant it falls due, as under a daemon ticking every few seconds)
 and fast (a few ticks per working day, one on a quiet day), where ticking every hour would
 be neither. The walk starts no earlier than the application's clock: what fell due before
-now has been handled by the daemon already. Nobody acts in a simulation, so it shows what
-happens when nobody ticks a step: every open step goes overdue and is escalated.
+now has been handled by the daemon already (days of the period before it pass quietly).
+Nobody acts in a simulation, so it shows what happens when nobody ticks a step: every open
+step goes overdue and is escalated.
 
 The report per day lists instances created (new rows in the copy, with the audit trigger
 that created them), moved (a ``postpone`` in the audit trail, or a raised
