@@ -34,14 +34,34 @@ def person_by_email(session: Session, email: str) -> Person:
     return person
 
 
+_ANCESTORS = "styrhjul.ancestors"
+_HOLDERS = "styrhjul.holders"
+
+
+def forget_roles(session: Session) -> None:
+    """Drop the session's memory of the tree and its role holders (after changing them)."""
+    session.info.pop(_ANCESTORS, None)
+    session.info.pop(_HOLDERS, None)
+
+
 def ancestors(session: Session, unit: OrgUnit) -> list[OrgUnit]:
-    """``unit`` and every unit above it, nearest first."""
+    """``unit`` and every unit above it, nearest first.
+
+    Remembered for the session: planning asks for the same chains hundreds of times, and
+    a session that moves a unit calls :func:`forget_roles`.
+    """
+    memo: dict[int, list[OrgUnit]] = session.info.setdefault(_ANCESTORS, {})
+    known = memo.get(unit.id) if unit.id is not None else None
+    if known is not None:
+        return list(known)
     chain = [unit]
     while chain[-1].parent_id is not None:
         parent = session.get(OrgUnit, chain[-1].parent_id)
         assert parent is not None
         chain.append(parent)
-    return chain
+    if unit.id is not None:
+        memo[unit.id] = chain
+    return list(chain)
 
 
 def subtree_ids(unit_id: int) -> Select[tuple[int]]:
@@ -59,14 +79,33 @@ def _valid_on(on: date) -> list[object]:
 
 
 def holders(session: Session, unit: OrgUnit, role: str, on: date) -> list[Person]:
-    """Who holds ``role`` in ``unit`` itself on ``on``."""
-    query = (
-        select(Person)
-        .join(RoleAssignment, RoleAssignment.person_id == Person.id)
-        .where(RoleAssignment.unit_id == unit.id, RoleAssignment.role == role, *_valid_on(on))
-        .order_by(Person.email)
+    """Who holds ``role`` in ``unit`` itself on ``on``, ordered by e-mail.
+
+    The session reads every role assignment once, on first use, and answers from memory
+    after that: planning asks this thousands of times. A session that changes roles calls
+    :func:`forget_roles`.
+    """
+    table: dict[tuple[int, str], list[tuple[date, date | None, Person]]] | None = session.info.get(
+        _HOLDERS
     )
-    return list(session.scalars(query))
+    if table is None:
+        table = {}
+        query = select(RoleAssignment, Person).join(Person, RoleAssignment.person_id == Person.id)
+        # Roles are never pending in a session that asks who holds them; without autoflush
+        # a planning transaction does not write its new dialogs out first.
+        with session.no_autoflush:
+            for assignment, person in session.execute(query):
+                table.setdefault((assignment.unit_id, assignment.role), []).append(
+                    (assignment.valid_from, assignment.valid_to, person)
+                )
+        for rows in table.values():
+            rows.sort(key=lambda row: row[2].email)
+        session.info[_HOLDERS] = table
+    return [
+        person
+        for valid_from, valid_to, person in table.get((unit.id, role), ())
+        if valid_from <= on and (valid_to is None or valid_to >= on)
+    ]
 
 
 def holder_over(session: Session, unit: OrgUnit, role: str, on: date) -> Person | None:

@@ -21,6 +21,7 @@ from styrhjul.db.models import OrgUnit, Person, RoleAssignment, UnitCycle
 from styrhjul.engine.definition import MonthDay
 from styrhjul.errors import DefinitionError
 from styrhjul.services.context import App
+from styrhjul.services.org import forget_roles
 from styrhjul.validation import EMAIL_PATTERN, Source, StrictModel, read_toml, validate
 from styrhjul.vocabulary import PARENT_KINDS, ROLES, SCHOOL_FORMS, UNIT_KINDS
 
@@ -298,4 +299,5 @@ def _upsert_roles(
             )
         )
         added += 1
+    forget_roles(session)
     return added

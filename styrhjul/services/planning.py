@@ -127,6 +127,7 @@ def plan_round(
             units_of_kind(session, schedule.unit_kinds),
             key=lambda u: (u.parent.code if u.parent else "", u.kind, u.name),
         )
+        created: list[Dialog] = []
         for unit in units:
             if unit.id in existing:
                 result.existing += 1
@@ -158,11 +159,14 @@ def plan_round(
                 school_year=school_year,
                 round_no=round_no,
                 starts_at=finders[host.id].next_free(first_day),
-                actor=actor,
             )
-            apply_steering(app, session, [dialog])
+            created.append(dialog)
+        _record(app, session, created, actor)
+        apply_steering(app, session, created)
+        for dialog in created:
             result.created.append(dialog.id)
             if invite_ahead is not None:
+                assert dialog.starts_at is not None
                 dialog.invite_at = invite_time(app, dialog.starts_at, invite_ahead)
                 if dialog.invite_at > app.clock.now():
                     continue
@@ -182,7 +186,6 @@ def _create_dialog(
     school_year: SchoolYear,
     round_no: int,
     starts_at: datetime,
-    actor: str,
 ) -> Dialog:
     schedule = definition.schedule
     now = app.clock.now()
@@ -235,17 +238,24 @@ def _create_dialog(
             escalate_at=escalate,
         )
     session.add(dialog)
-    session.flush()
-    audit_instance(
-        session,
-        dialog,
-        at=now,
-        actor=actor,
-        trigger="plan",
-        from_state=None,
-        reason=f"planned for {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
-    )
     return dialog
+
+
+def _record(app: App, session: Session, dialogs: list[Dialog], actor: str) -> None:
+    """Write the new dialogs in one flush, then their audit rows (which need their ids)."""
+    session.flush()
+    now = app.clock.now()
+    for dialog in dialogs:
+        assert dialog.starts_at is not None
+        audit_instance(
+            session,
+            dialog,
+            at=now,
+            actor=actor,
+            trigger="plan",
+            from_state=None,
+            reason=f"planned for {dialog.starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
+        )
 
 
 def _own_windows(session: Session, level: str, round_no: int) -> dict[int, str]:
