@@ -215,9 +215,7 @@ class _Walk:
             (ChecklistItem.escalate_at, (open_step,)),
             (OutboxMessage.next_attempt_at, (OutboxMessage.status == "pending",)),
         ]
-        invite_at = getattr(Dialog, "invite_at", None)
-        if invite_at is not None:  # the first invite of a dialog planned a year ahead
-            columns.append((invite_at, ()))
+        columns.append((Dialog.invite_at, ()))  # the first invite of a dialog planned ahead
         query = select(
             *(
                 select(func.min(column))

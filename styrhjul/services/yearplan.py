@@ -55,6 +55,9 @@ Progress = Callable[[int, int, str], None]
 
 ONE_DAY = timedelta(days=1)
 
+PLAN_NEXT_YEAR_FROM = (11, 1)
+"""From this month and day the next calendar year is planned too (invites need the lead)."""
+
 ACTIVE_DIALOG_STATES = ("planned", "preparing", "ready")
 """Dialogs in these states have not taken place, so a moved or cancelled round takes them along."""
 
@@ -211,7 +214,8 @@ def plan_year(
             if key not in wanted and row.status == "planned":
                 plan.changes.append(Change("cancel", "event", key, row.title, old=row.starts_at))
         plan.changes.extend(_missing_dialogs(app, session, arshjul, occurrences, year))
-    if plan.first_plan or apply:
+        plan.changes.extend(_not_set_going(app, arshjul, occurrences, existing, year))
+    if plan.first_plan or (apply and plan.changes):
         _write(app, plan, arshjul, occurrences, actor, progress)
         plan.applied = True
     return plan
@@ -227,6 +231,43 @@ def _round_of(spec: EventSpec, occurrence: Occurrence) -> tuple[str, str, int]:
     assert spec.dialog_level is not None
     assert spec.dialog_round is not None
     return spec.dialog_level, SchoolYear.of(occurrence.day).label, spec.dialog_round
+
+
+def _not_set_going(
+    app: App,
+    arshjul: Arshjul,
+    occurrences: list[Occurrence],
+    existing: dict[str, CalendarEvent],
+    year: int,
+) -> list[Change]:
+    """Stored future events whose meeting or process was never started (an interrupted plan)."""
+    now = app.clock.now()
+    changes = []
+    for occurrence in occurrences:
+        spec = arshjul.event(occurrence.rule_id)
+        key = _event_key(occurrence, year)
+        row = existing.get(key)
+        linked = spec.meeting is not None or (spec.workflow is not None and not spec.for_each)
+        if row is None or row.status != "planned" or not linked or row.instance_id is not None:
+            continue
+        if occurrence.starts_at <= now:
+            continue
+        what = "meeting" if spec.meeting else "process"
+        changes.append(Change("add", what, key, spec.title, new=occurrence.starts_at))
+    return changes
+
+
+def keep_planned(app: App, day: date, *, actor: str = SYSTEM) -> list[YearPlan]:
+    """Plan the year of ``day`` and, from 1 November, the next one, with the current rules.
+
+    What the daemon does every day and a simulation on the days it matters: a year not
+    yet planned is planned; changed rules are applied (on a schedule nobody confirms, the
+    administration has already confirmed them by putting the file in place).
+    """
+    years = [day.year]
+    if (day.month, day.day) >= PLAN_NEXT_YEAR_FROM:
+        years.append(day.year + 1)
+    return [plan_year(app, year, apply=True, actor=actor) for year in years]
 
 
 def _missing_dialogs(
