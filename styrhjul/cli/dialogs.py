@@ -10,6 +10,7 @@ from rich.table import Table
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.cli.base import (
+    ENV_ACTOR,
     CliState,
     actor_option,
     checklist_table,
@@ -28,6 +29,12 @@ from styrhjul.errors import InputError
 @click.argument("year", type=int, required=False)
 @click.option("--apply", is_flag=True, help="With YEAR: write the changes shown.")
 @click.option("--compare", type=int, metavar="YEAR", help="With YEAR: how the dates moved since.")
+@click.option(
+    "--as",
+    "actor",
+    envvar=ENV_ACTOR,
+    help=f"With YEAR: who applies the plan (or ${ENV_ACTOR}); default: the system.",
+)
 @click.option("--school-year", metavar="YYYY/YY", help="School year, e.g. 2026/27.")
 @click.option("--round", "round_no", type=int, help="Round number (1-3).")
 @click.option(
@@ -42,6 +49,7 @@ def plan_command(
     year: int | None,
     apply: bool,
     compare: int | None,
+    actor: str | None,
     school_year: str | None,
     round_no: int | None,
     level: str | None,
@@ -68,7 +76,7 @@ def plan_command(
                 " plan one round without it",
                 key="year",
             )
-        plan_year_command(state, year, apply=apply, compare=compare, as_json=as_json)
+        plan_year_command(state, year, apply=apply, compare=compare, actor=actor, as_json=as_json)
         return
     if apply or compare is not None:
         raise InputError(

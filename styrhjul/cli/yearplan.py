@@ -13,6 +13,7 @@ from rich.table import Table
 
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.errors import InputError
+from styrhjul.vocabulary import SYSTEM
 
 if TYPE_CHECKING:
     from styrhjul.services.yearplan import YearPlan
@@ -23,7 +24,13 @@ def _when(state: CliState, moment: datetime | None) -> str:
 
 
 def plan_year_command(
-    state: CliState, year: int, *, apply: bool, compare: int | None, as_json: bool
+    state: CliState,
+    year: int,
+    *,
+    apply: bool,
+    compare: int | None,
+    actor: str | None,
+    as_json: bool,
 ) -> None:
     """The body of ``styrhjul plan YEAR`` (the command itself lives with ``plan``)."""
     if not 1900 < year < 2200:
@@ -35,7 +42,7 @@ def plan_year_command(
     from styrhjul.services.yearplan import plan_year
 
     if as_json:
-        plan = plan_year(app, year, apply=apply)
+        plan = plan_year(app, year, apply=apply, actor=actor or SYSTEM)
     else:
         with Progress(console=state.console, transient=True, disable=as_json) as bar:
             task = bar.add_task(f"planning {year}", total=None)
@@ -43,7 +50,7 @@ def plan_year_command(
             def progress(done: int, total: int, what: str) -> None:
                 bar.update(task, completed=done, total=total, description=what[:50])
 
-            plan = plan_year(app, year, apply=apply, progress=progress)
+            plan = plan_year(app, year, apply=apply, actor=actor or SYSTEM, progress=progress)
     _print_plan(state, plan, as_json)
 
 
