@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint lock clean
+.PHONY: install run test lint lock clean bench
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+## Benchmarks (bench/): planning a year for 40 and 1,000 generated units; results in
+## bench/results/. Minutes, not seconds: not part of `make test`.
+bench: install
+	$(BIN)/python bench/plan_year.py
 
 lint: install
 	$(BIN)/ruff check .

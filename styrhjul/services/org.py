@@ -81,29 +81,28 @@ def _valid_on(on: date) -> list[object]:
 def holders(session: Session, unit: OrgUnit, role: str, on: date) -> list[Person]:
     """Who holds ``role`` in ``unit`` itself on ``on``, ordered by e-mail.
 
-    The session reads every role assignment once, on first use, and answers from memory
-    after that: planning asks this thousands of times. A session that changes roles calls
-    :func:`forget_roles`.
+    The session remembers each unit's holders of a role (all dates) once read: planning
+    asks this thousands of times. A session that changes roles calls :func:`forget_roles`.
     """
-    table: dict[tuple[int, str], list[tuple[date, date | None, Person]]] | None = session.info.get(
-        _HOLDERS
+    memo: dict[tuple[int, str], list[tuple[date, date | None, Person]]] = session.info.setdefault(
+        _HOLDERS, {}
     )
-    if table is None:
-        table = {}
-        query = select(RoleAssignment, Person).join(Person, RoleAssignment.person_id == Person.id)
+    rows = memo.get((unit.id, role))
+    if rows is None:
+        query = (
+            select(RoleAssignment, Person)
+            .join(Person, RoleAssignment.person_id == Person.id)
+            .where(RoleAssignment.unit_id == unit.id, RoleAssignment.role == role)
+            .order_by(Person.email)
+        )
         # Roles are never pending in a session that asks who holds them; without autoflush
         # a planning transaction does not write its new dialogs out first.
         with session.no_autoflush:
-            for assignment, person in session.execute(query):
-                table.setdefault((assignment.unit_id, assignment.role), []).append(
-                    (assignment.valid_from, assignment.valid_to, person)
-                )
-        for rows in table.values():
-            rows.sort(key=lambda row: row[2].email)
-        session.info[_HOLDERS] = table
+            rows = [(a.valid_from, a.valid_to, p) for a, p in session.execute(query)]
+        memo[(unit.id, role)] = rows
     return [
         person
-        for valid_from, valid_to, person in table.get((unit.id, role), ())
+        for valid_from, valid_to, person in rows
         if valid_from <= on and (valid_to is None or valid_to >= on)
     ]
 
