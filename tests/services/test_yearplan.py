@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from styrhjul.clock import STOCKHOLM, FixedClock
@@ -325,3 +327,85 @@ def test_the_plan_is_the_same_for_any_clock_before_the_year(
         finally:
             app.close()
     assert plans[0] == plans[1]
+
+
+EVENTS_ONLY = """
+[arshjul]
+title = "Bara händelser"
+unit = "sff"
+
+[[ring]]
+key = "ledning"
+title = "Ledning"
+
+[[school_holiday]]
+name = "Höstlov"
+week = 44
+
+[[event]]
+id = "joint"
+title = "Gemensam avstämning"
+ring = "ledning"
+when = { nth = 3, weekday = "tisdag", month = 5 }
+move = "earlier"
+at = "02:30"
+minutes = 60
+
+[[event]]
+id = "proposals"
+title = "Förslag"
+ring = "ledning"
+when = { before = "joint", working_days = 8 }
+move = "earlier"
+
+[[event]]
+id = "autumn"
+title = "Höstmöte"
+ring = "ledning"
+when = { week = 44, weekday = "onsdag" }
+move = "later"
+avoid_school_holidays = true
+at = "09:00"
+minutes = 60
+
+[[event]]
+id = "series"
+title = "Varannan tisdag"
+ring = "ledning"
+when = { every = "tisdag", from = "03-01", to = "11-30", weeks = 2 }
+move = "skip"
+at = "13:00"
+minutes = 90
+"""
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(year=st.integers(min_value=1990, max_value=2150))
+def test_replanning_any_year_changes_nothing(app: App, tmp_path: Path, year: int) -> None:
+    path = tmp_path / "events-only.toml"
+    path.write_text(EVENTS_ONLY, encoding="utf-8")
+    app.settings = app.settings.__class__(
+        file=app.settings.file.model_copy(
+            update={
+                "calendar": app.settings.file.calendar.model_copy(update={"arshjul": str(path)})
+            }
+        ),
+        path=app.settings.path,
+        database_url=app.settings.database_url,
+        secrets=app.settings.secrets,
+    )
+    first = plan_year(app, year)
+    stored = {k: (e.starts_at, e.ical_sequence) for k, e in events_of(app, year).items()}
+    again = plan_year(app, year, apply=True)
+    assert again.changes == []
+    assert {k: (e.starts_at, e.ical_sequence) for k, e in events_of(app, year).items()} == stored
+    assert len(stored) == first.occurrences
+    for row in events_of(app, year).values():
+        local = row.starts_at.astimezone(STOCKHOLM)
+        assert app.calendar.is_working_day(local.date()), row.key
+        if not row.all_day:
+            assert local.utcoffset() == STOCKHOLM.utcoffset(local.replace(tzinfo=None))
