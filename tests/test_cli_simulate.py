@@ -33,7 +33,7 @@ def vastra_cli(planned_cli: Cli) -> Cli:
 @sqlite_only
 def test_text_report_day_by_day_and_nothing_sent(vastra_cli: Cli) -> None:
     outbox = vastra_cli.json("outbox", "list")
-    code, out, err = vastra_cli("simulate", *PERIOD)
+    code, out, err = vastra_cli("simulate", "--no-plan", *PERIOD)
     assert code == 0, err
     assert out.startswith("Simulation 2026-09-01 to 2026-09-24: nothing was sent")
     assert "2026-09-08 Tuesday" in out
@@ -51,7 +51,7 @@ def test_text_report_day_by_day_and_nothing_sent(vastra_cli: Cli) -> None:
 
 @sqlite_only
 def test_json_report_parses(vastra_cli: Cli) -> None:
-    report = vastra_cli.json("simulate", *PERIOD)
+    report = vastra_cli.json("simulate", "--no-plan", *PERIOD)
     assert (report["first"], report["last"], report["days_simulated"]) == (
         "2026-09-01",
         "2026-09-24",

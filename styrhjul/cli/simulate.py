@@ -30,14 +30,22 @@ PROGRESS_FROM_DAYS = 31
 @click.command("simulate")
 @click.option("--from", "first", required=True, metavar="DATE", help="First day (2026-08-17).")
 @click.option("--to", "last", required=True, metavar="DATE", help="Last day, inclusive.")
+@click.option(
+    "--plan/--no-plan",
+    default=True,
+    show_default=True,
+    help="Plan the year from the årshjul first, as the daemon would; --no-plan: only what"
+    " is already planned.",
+)
 @json_option
 @pass_state
-def simulate_command(state: CliState, first: str, last: str, as_json: bool) -> None:
+def simulate_command(state: CliState, first: str, last: str, plan: bool, as_json: bool) -> None:
     """Show what Styrhjul would do from --from to --to, day by day, without sending anything.
 
     The engine and the notification rules run on a simulated clock over a private copy of
     the database, which is deleted afterwards; nobody acts in a simulation, so open steps
-    go overdue and are escalated as they would if nobody ticked them.
+    go overdue and are escalated as they would if nobody ticked them. The year is planned
+    from the årshjul on the first day (and the next from 1 November), as the daemon does.
     """
     start, end = parse_date(first, "--from"), parse_date(last, "--to")
     check_period(start, end)
@@ -58,13 +66,15 @@ def simulate_command(state: CliState, first: str, last: str, as_json: bool) -> N
         def advance(day: date) -> None:
             bar.update(task, advance=1, description=str(day))
 
-        def plan(sim_app: App, day: date) -> None:
+        def plan_years(sim_app: App, day: date) -> None:
             # the year is planned from the rules on the first day, and again when the
             # daemon would plan the next one (1 November) or a new year begins
             if day == start or (day.month, day.day) in {(1, 1), PLAN_NEXT_YEAR_FROM}:
                 keep_planned(sim_app, day)
 
-        report = simulate(app, start, end, before_day=plan, progress=advance)
+        report = simulate(
+            app, start, end, before_day=plan_years if plan else None, progress=advance
+        )
     elapsed = time.perf_counter() - began
     if as_json:
         print_json(asdict(report))
