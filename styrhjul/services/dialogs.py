@@ -179,24 +179,28 @@ def postpone(
     with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
         old = dialog.starts_at
         fire(app, session, dialog, "postpone", actor, reason, new_starts_at=starts_at)
-        duration = dialog.ends_at - dialog.starts_at
-        dialog.starts_at = starts_at
-        dialog.ends_at = starts_at + duration
-        definition = app.machine(dialog.workflow, dialog.workflow_version).definition
-        times = step_times(app, definition, starts_at)
-        dialog.prepare_at = times.prepare_at
-        for item in dialog.checklist:
-            if item.done_at is None and item.key in times.steps:
-                redate_step(item, *times.steps[item.key])
+        _retime(app, dialog, starts_at)
         if dialog.invite_at is not None:
-            # Not invited yet (planned a year ahead): the first invite, still to come, will
-            # carry the new time; it keeps its distance to the dialog.
-            dialog.invite_at += starts_at - old
-            return dialog
+            return dialog  # not invited yet: the first invite, still to come, has the new time
         dialog.ical_sequence += 1
         moved = f"{reason} (flyttad från {old.astimezone(app.clock.tz):%Y-%m-%d %H:%M})"
         enqueue_meeting_notice(app, session, dialog, method="REQUEST", reason=moved)
         return dialog
+
+
+def _retime(app: App, dialog: Dialog, starts_at: datetime) -> None:
+    """Move the dialog's times, preparation window and open steps (and a pending invite)."""
+    shift = starts_at - dialog.starts_at
+    dialog.starts_at = starts_at
+    dialog.ends_at += shift
+    if dialog.invite_at is not None:
+        dialog.invite_at += shift  # a first invite still to come keeps its lead
+    definition = app.machine(dialog.workflow, dialog.workflow_version).definition
+    times = step_times(app, definition, starts_at)
+    dialog.prepare_at = times.prepare_at
+    for item in dialog.checklist:
+        if item.done_at is None and item.key in times.steps:
+            redate_step(item, *times.steps[item.key])
 
 
 def replan(app: App, dialog_id: int, *, actor: str, starts_at: datetime, reason: str) -> bool:
@@ -210,16 +214,7 @@ def replan(app: App, dialog_id: int, *, actor: str, starts_at: datetime, reason:
         if dialog.invite_at is None or dialog.state != "planned":
             return False
         old = dialog.starts_at
-        shift = starts_at - old
-        dialog.starts_at = starts_at
-        dialog.ends_at += shift
-        dialog.invite_at += shift
-        definition = app.machine(dialog.workflow, dialog.workflow_version).definition
-        times = step_times(app, definition, starts_at)
-        dialog.prepare_at = times.prepare_at
-        for item in dialog.checklist:
-            if item.done_at is None and item.key in times.steps:
-                redate_step(item, *times.steps[item.key])
+        _retime(app, dialog, starts_at)
         audit_instance(
             session,
             dialog,

@@ -37,6 +37,7 @@ from styrhjul.errors import (
     PermissionDenied,
     TransitionRefused,
 )
+from styrhjul.notifications.swedish import WEEKDAYS
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import replan
 from styrhjul.services.meetings import (
@@ -660,9 +661,6 @@ class Comparison:
     why: str
 
 
-_WEEKDAY_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-
-
 def compare_years(app: App, year: int, previous: int) -> list[Comparison]:
     """Rule by rule: the dates of ``previous`` and of ``year``, and why they differ."""
     arshjul = load_year_rules(app)
@@ -702,10 +700,10 @@ def _explain(spec: EventSpec, old: list[Occurrence], new: list[Occurrence]) -> s
     if a.moved_because and not b.moved_because:
         parts.append(f"last year moved for {a.moved_because}; not this year")
     if a.day.weekday() == b.day.weekday():
-        parts.append(f"weekday kept ({_WEEKDAY_SV[b.day.weekday()]})")
+        parts.append(f"weekday kept ({WEEKDAYS[b.day.weekday()]})")
     else:
         parts.append(
-            f"weekday {_WEEKDAY_SV[a.day.weekday()]} → {_WEEKDAY_SV[b.day.weekday()]}"
+            f"weekday {WEEKDAYS[a.day.weekday()]} → {WEEKDAYS[b.day.weekday()]}"
             + (" (fixed date)" if (a.day.month, a.day.day) == (b.day.month, b.day.day) else "")
         )
     return "; ".join(parts)

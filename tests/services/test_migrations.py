@@ -15,8 +15,8 @@ from styrhjul.db.migrate import alembic_config, current_revision, head_revision,
 from styrhjul.db.models import Base
 
 _fresh = itertools.count(1)
-TABLES = {"agenda_item", "calendar_event", "agreement", "assignment", "assignment_member", "assignment_unit",
-          "audit_event", "checklist_item", "dialog", "instance", "measure", "meeting",
+TABLES = {"agenda_item", "agreement", "assignment", "assignment_member", "assignment_unit",
+          "audit_event", "calendar_event", "checklist_item", "dialog", "instance", "measure", "meeting",
           "meeting_attendee", "observation", "org_unit", "outbox_message", "outcome", "person",
           "role_assignment", "unit_cycle", "workflow_source"}  # fmt: skip
 

@@ -66,13 +66,14 @@ dialogs = {{ level = "director_area", round = 1 }}
 """
 
 
-def use_arshjul(app: App, tmp_path: Path, **values: object) -> Path:
-    """Point the app at a small årshjul written into ``tmp_path``."""
-    text = SMALL.format(
-        proposal_days=values.get("proposal_days", 8),
-        round_part=values.get("round_part", "early"),
-        extra=values.get("extra", ""),
-    )
+def use_arshjul(app: App, tmp_path: Path, text: str | None = None, **values: object) -> Path:
+    """Point the app at ``text`` (default: the small årshjul) written into ``tmp_path``."""
+    if text is None:
+        text = SMALL.format(
+            proposal_days=values.get("proposal_days", 8),
+            round_part=values.get("round_part", "early"),
+            extra=values.get("extra", ""),
+        )
     path = tmp_path / "arshjul.toml"
     path.write_text(text, encoding="utf-8")
     app.settings = app.settings.__class__(
@@ -386,18 +387,7 @@ minutes = 90
 )
 @given(year=st.integers(min_value=1990, max_value=2150))
 def test_replanning_any_year_changes_nothing(app: App, tmp_path: Path, year: int) -> None:
-    path = tmp_path / "events-only.toml"
-    path.write_text(EVENTS_ONLY, encoding="utf-8")
-    app.settings = app.settings.__class__(
-        file=app.settings.file.model_copy(
-            update={
-                "calendar": app.settings.file.calendar.model_copy(update={"arshjul": str(path)})
-            }
-        ),
-        path=app.settings.path,
-        database_url=app.settings.database_url,
-        secrets=app.settings.secrets,
-    )
+    use_arshjul(app, tmp_path, EVENTS_ONLY)
     first = plan_year(app, year)
     stored = {k: (e.starts_at, e.ical_sequence) for k, e in events_of(app, year).items()}
     again = plan_year(app, year, apply=True)
