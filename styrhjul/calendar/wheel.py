@@ -10,7 +10,7 @@ given) and no I/O. Same input, same bytes. The SVG uses no ids, scripts or exter
 resources, so several wheels can sit on one page; text is real ``<text>`` in sans-serif,
 and the picture scales by its viewBox. The geometry (angles, lanes, label placement) lives
 in :mod:`styrhjul.calendar.wheel_layout`; the drawing primitives in
-:mod:`styrhjul.calendar.wheel_svg`.
+:mod:`styrhjul.calendar.wheel_svg` and the legend in :mod:`styrhjul.calendar.wheel_legend`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from styrhjul.calendar.wheel_layout import (
     place_labels,
     year_days,
 )
+from styrhjul.calendar.wheel_legend import Legend
 
 __all__ = ["PALETTE", "WheelEvent", "WheelRing", "render_wheel"]
 
@@ -42,6 +43,8 @@ PALETTE = (
     "#56b4e9",
     "#6a3d9a",
     "#8c564b",
+    "#1b7837",
+    "#b2182b",
     "#444444",
 )
 _COLOUR = re.compile(
@@ -146,7 +149,7 @@ def render_wheel(
     label_bottom = max((b.top + b.height for b in boxes), default=0.0)
     top = min(-_R_MONTHS, label_top) - _MARGIN
     legend_top = max(_R_MONTHS, label_bottom) + _MARGIN
-    legend = svg.Legend(
+    legend = Legend(
         [
             (ring.key, ring.title, colours[i], _series_of(by_ring[i]))
             for i, ring in enumerate(rings)
@@ -176,7 +179,7 @@ def render_wheel(
     if today_angle is not None:
         doc.today(today_angle, _R_HOLE, _R_ELBOW, boxes[-1], texts[-1])
     doc.centre(str(year), title)
-    doc.legend(legend, -_WIDTH / 2 + _MARGIN, legend_top)
+    legend.draw(doc.layers["legend"], -_WIDTH / 2 + _MARGIN, legend_top)
     return doc.render()
 
 

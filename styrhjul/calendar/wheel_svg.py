@@ -9,14 +9,24 @@ attributes (ring key, event index) so that tests and style sheets can find them.
 
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from styrhjul.calendar.wheel_layout import PlacedLabel, point
 
-__all__ = ["LINE", "MONTHS", "SHORT_MONTHS", "Document", "Legend", "clean", "text_width", "wrap"]
+__all__ = [
+    "FONT",
+    "INK",
+    "LINE",
+    "MONTHS",
+    "SHORT_MONTHS",
+    "Document",
+    "clean",
+    "sub",
+    "text_width",
+    "wrap",
+]
 
 MONTHS = (
     "januari",
@@ -37,7 +47,7 @@ SHORT_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "
 FONT = 12  # labels and legend, in design units
 LINE = 15  # one label line
 _CHAR = 0.6  # estimated glyph width per unit of font size; generous for sans-serif
-_INK = "#222222"
+INK = "#222222"
 _GREY = "#8a9099"
 _RULE = "#c3c8cf"
 _RING_GREYS = ("#f1f3f5", "#e4e7eb")
@@ -56,8 +66,16 @@ def text_width(text: str, font: float = FONT) -> float:
 
 
 def wrap(text: str, chars: int, max_lines: int = 2) -> list[str]:
-    """``text`` in at most ``max_lines`` lines of ``chars``; what does not fit ends in "…"."""
+    """``text`` in at most ``max_lines`` lines of ``chars``; what does not fit ends in "…".
+
+    Text that fits in two lines is split where the lines come out most even, and never
+    after a dash, so that no line is left with a lone "VC" or ends in "–".
+    """
     words = text.split()
+    if len(" ".join(words)) > chars and max_lines == 2:
+        split = _balanced_split(words, chars)
+        if split is not None:
+            return [" ".join(words[:split]), " ".join(words[split:])]
     lines: list[str] = []
     while words and len(lines) < max_lines:
         take = len(words) if len(lines) == max_lines - 1 else 1
@@ -71,13 +89,37 @@ def wrap(text: str, chars: int, max_lines: int = 2) -> list[str]:
     return lines or [""]
 
 
+def _balanced_split(words: Sequence[str], chars: int) -> int | None:
+    """Where to split ``words`` into two lines of ``chars``, if anywhere.
+
+    The lines should come out even, a break after a comma is preferred, and a number stays
+    with its neighbours ("17 maj", "Dialogrunda 2", "v. 44"); no line ends in a dash.
+    """
+    best: tuple[int, int] | None = None  # (cost, -split)
+    for split in range(1, len(words)):
+        before, after = words[split - 1], words[split]
+        first, second = " ".join(words[:split]), " ".join(words[split:])
+        if (
+            len(first) > chars
+            or len(second) > chars
+            or before in {"–", "-", "—"}
+            or before[-1].isdigit()
+            or after[0].isdigit()
+        ):
+            continue
+        cost = max(len(first), len(second)) - (8 if before.endswith(",") else 0)
+        if best is None or (cost, -split) < best:
+            best = (cost, -split)
+    return None if best is None else -best[1]
+
+
 def _num(value: float) -> str:
     """A coordinate with at most two decimals and no negative zero."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 
-def _sub(
+def sub(
     parent: ET.Element, tag: str, attrs: dict[str, str | float], text: str | None = None
 ) -> ET.Element:
     """A child element; numbers are formatted, text is cleaned (escaping is ElementTree's)."""
@@ -107,32 +149,6 @@ def _arc_path(start: float, end: float, radius: float) -> str:
     return f"M{_num(x0)} {_num(y0)}A{r} {r} 0 {large} 1 {_num(x1)} {_num(y1)}"
 
 
-class Legend:
-    """The legend's layout: each ring (swatch and title) and its series, in up to 3 columns."""
-
-    def __init__(
-        self, entries: Sequence[tuple[str, str, str, Sequence[tuple[str, int]]]], *, width: float
-    ) -> None:
-        self.entries = list(entries)  # (ring key, title, colour, [(series, count)])
-        self.columns = max(1, min(3, len(self.entries)))
-        self.column_width = width / self.columns
-        self.chars = int((self.column_width - 30) / (_CHAR * FONT))
-        self.series_chars = int((self.column_width - 42) / (_CHAR * 11))
-        lines = [1 + len(series) for _, _, _, series in self.entries]
-        target = math.ceil(sum(lines) / self.columns)
-        self.column_of: list[int] = []
-        column, used = 0, 0
-        for n in lines:
-            if used and used + n > target and column < self.columns - 1:
-                column, used = column + 1, 0
-            self.column_of.append(column)
-            used += n
-        heights = [0.0] * self.columns
-        for n, c in zip(lines, self.column_of, strict=True):
-            heights[c] += 20 + (n - 1) * LINE
-        self.height = 24 + max(heights, default=0.0)
-
-
 class Document:
     """An SVG document of the wheel, centred on (0, 0), built layer by layer."""
 
@@ -153,16 +169,16 @@ class Document:
             },
         )
         self.root.text = "\n"
-        _sub(self.root, "title", {}, label)
-        _sub(self.root, "desc", {}, description)
-        _sub(self.root, "rect", {"x": x, "y": y, "width": w, "height": h, "fill": "#ffffff"})
+        sub(self.root, "title", {}, label)
+        sub(self.root, "desc", {}, description)
+        sub(self.root, "rect", {"x": x, "y": y, "width": w, "height": h, "fill": "#ffffff"})
         names = ("rings", "leaders", "months", "events", "today", "labels", "centre", "legend")
-        self.layers = {n: _sub(self.root, "g", {"class": f"wheel-{n}"}) for n in names}
+        self.layers = {n: sub(self.root, "g", {"class": f"wheel-{n}"}) for n in names}
         for layer in self.layers.values():
             layer.text = "\n"
 
     def ring(self, radius: float, thickness: float, order: int, key: str) -> None:
-        _sub(
+        sub(
             self.layers["rings"],
             "circle",
             {
@@ -179,7 +195,7 @@ class Document:
 
     def spoke(self, angle: float, inner: float, outer: float) -> None:
         (x0, y0), (x1, y1) = point(inner, angle), point(outer, angle)
-        _sub(
+        sub(
             self.layers["months"],
             "line",
             {"x1": x0, "y1": y0, "x2": x1, "y2": y1, "stroke": _RULE, "stroke-width": 1},
@@ -189,7 +205,7 @@ class Document:
         # Along the circle, turned so that no name is upside down in the lower half.
         turn = (angle + 90) % 180 - 90  # in [-90, 90): never upside down
         x, y = point(radius, angle)
-        _sub(
+        sub(
             self.layers["months"],
             "text",
             {
@@ -205,7 +221,7 @@ class Document:
 
     def outline(self, *radii: float) -> None:
         for radius in radii:
-            _sub(
+            sub(
                 self.layers["months"],
                 "circle",
                 {
@@ -227,7 +243,7 @@ class Document:
             "data-ring": key,
             "data-event": str(index),
         }
-        _sub(self.layers["events"], tag, base | attrs)
+        sub(self.layers["events"], tag, base | attrs)
 
     def arc(
         self,
@@ -313,7 +329,7 @@ class Document:
     ) -> None:
         (x0, y0), (x1, y1) = point(inner, angle), point(elbow, angle)
         x2, y2 = box.x - box.side * 3, box.top + LINE / 2
-        _sub(
+        sub(
             self.layers[layer],
             "path",
             {
@@ -338,7 +354,7 @@ class Document:
                 "font-size": FONT,
                 "fill": colour,
             }
-            _sub(parent, "text", attrs, line)
+            sub(parent, "text", attrs, line)
 
     def label(
         self,
@@ -351,9 +367,9 @@ class Document:
         index: int,
     ) -> None:
         self._leader("leaders", angle, radius, elbow, box, _GREY)
-        group = _sub(self.layers["labels"], "g", {"class": "wheel-label", "data-event": str(index)})
-        _sub(group, "title", {}, full)
-        self._text(group, box, lines, _INK)
+        group = sub(self.layers["labels"], "g", {"class": "wheel-label", "data-event": str(index)})
+        sub(group, "title", {}, full)
+        self._text(group, box, lines, INK)
 
     def today(
         self, angle: float, inner: float, elbow: float, box: PlacedLabel, lines: Sequence[str]
@@ -367,7 +383,7 @@ class Document:
         lines = wrap(title, 22, max_lines=3) if title.strip() else []
         top = -6 - len(lines) * 7
         layer = self.layers["centre"]
-        _sub(
+        sub(
             layer,
             "text",
             {
@@ -377,12 +393,12 @@ class Document:
                 "text-anchor": "middle",
                 "font-size": 34,
                 "font-weight": "bold",
-                "fill": _INK,
+                "fill": INK,
             },
             year,
         )
         for k, line in enumerate(lines):
-            _sub(
+            sub(
                 layer,
                 "text",
                 {
@@ -396,75 +412,9 @@ class Document:
                 line,
             )
 
-    def legend(self, legend: Legend, left: float, top: float) -> None:
-        layer = self.layers["legend"]
-        _sub(
-            layer,
-            "text",
-            {"x": left, "y": top + 12, "font-size": FONT, "font-weight": "bold", "fill": _INK},
-            "Ringar inifrån och ut",
-        )
-        y = [top + 24.0] * legend.columns
-        for (key, title, colour, series), column in zip(
-            legend.entries, legend.column_of, strict=True
-        ):
-            x = left + column * legend.column_width
-            group = _sub(layer, "g", {"class": "wheel-legend-ring", "data-ring": key})
-            _sub(
-                group,
-                "rect",
-                {
-                    "class": "wheel-swatch",
-                    "x": x,
-                    "y": y[column] + 2,
-                    "width": 16,
-                    "height": 10,
-                    "fill": colour,
-                },
-            )
-            _sub(
-                group,
-                "text",
-                {"x": x + 22, "y": y[column] + 11.5, "font-size": FONT, "fill": _INK},
-                _fit(title, legend.chars),
-            )
-            y[column] += 20
-            for name, count in series:
-                _sub(
-                    group,
-                    "line",
-                    {
-                        "x1": x + 27,
-                        "y1": y[column] - 4,
-                        "x2": x + 27,
-                        "y2": y[column] + 7,
-                        "stroke": colour,
-                        "stroke-width": 1.5,
-                    },
-                )
-                _sub(
-                    group,
-                    "text",
-                    {
-                        "class": "wheel-series",
-                        "x": x + 34,
-                        "y": y[column] + 6.5,
-                        "font-size": 11,
-                        "fill": "#444444",
-                    },
-                    _fit(f"{name} ({count} tillfällen)", legend.series_chars),
-                )
-                y[column] += LINE
-
     def render(self) -> str:
         for name, layer in list(self.layers.items()):
             if len(layer) == 0:
                 self.root.remove(layer)
                 del self.layers[name]
         return ET.tostring(self.root, encoding="unicode") + "\n"
-
-
-def _fit(text: str, chars: int) -> str:
-    """``text`` on one line of at most ``chars`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
