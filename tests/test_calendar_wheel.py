@@ -416,10 +416,19 @@ def assert_labels_readable(root: ET.Element) -> None:
     assert max(b[3] for b in boxes) < legend_top
 
 
-def test_labels_do_not_overlap_under_a_crowded_year() -> None:
-    events = crowded_events()
-    root = render(events, today=date(2026, 5, 20))
-    assert len(with_class(root, "wheel-label")) == 40
+@pytest.mark.parametrize(
+    ("events", "today", "labelled"),
+    [
+        (crowded_events(), date(2026, 5, 20), 40),
+        (realistic_events(), date(2026, 3, 12), 27),
+        (realistic_events(), date(2026, 10, 14), 27),  # today among October's labels
+    ],
+)
+def test_labels_do_not_overlap_in_a_full_year(
+    events: list[WheelEvent], today: date, labelled: int
+) -> None:
+    root = render(events, today=today)
+    assert len(with_class(root, "wheel-label")) == labelled
     assert_labels_readable(root)
 
 
@@ -488,7 +497,7 @@ def test_wrong_input_is_named(
 
 
 def test_wrong_year_or_size_is_named() -> None:
-    with pytest.raises(ValueError, match="wheel year must be between 1 and 9998, not 0"):
+    with pytest.raises(ValueError, match="wheel year must be between 1 and 9999, not 0"):
         render_wheel("T", 0, [], [])
     with pytest.raises(ValueError, match="wheel size must be a positive number of pixels, not 0"):
         render_wheel("T", 2026, [], [], size=0)
@@ -510,3 +519,43 @@ def test_a_renderer_accepts_it() -> None:
     root = ET.fromstring(svg)
     assert width == 900
     assert height == round(float(root.get("height", "nan")))
+
+
+@pytest.mark.parametrize("year", [1, 2000, 9999])
+def test_the_first_and_last_years_a_date_holds_are_drawn(year: int) -> None:
+    events = [
+        WheelEvent("r", "Första", date(year, 1, 1), date(year, 1, 1)),
+        WheelEvent("r", "Sista", date(year, 12, 31), date(year, 12, 31)),
+    ]
+    root = render(events, year=year, rings=[WheelRing("r", "Ring")], today=date(year, 12, 31))
+    assert len(with_class(root, "wheel-event")) == 2
+    assert [t.text for t in with_class(root, "wheel-year")] == [str(year)]
+
+
+def test_size_sets_the_pixel_width_and_the_height_keeps_the_proportions() -> None:
+    small, large = render(size=450), render(size=1800)
+    assert small.get("viewBox") == large.get("viewBox")
+    _, _, view_w, view_h = (float(n) for n in small.get("viewBox", "").split())
+    assert float(small.get("height", "nan")) == pytest.approx(450 * view_h / view_w, abs=0.01)
+    assert float(large.get("height", "nan")) == pytest.approx(1800 * view_h / view_w, abs=0.01)
+
+
+def test_rings_without_a_colour_take_the_palette_in_order_and_wrap_around() -> None:
+    rings = [WheelRing(f"r{i}", f"Ring {i}") for i in range(len(PALETTE) + 2)]
+    root = render([], rings=rings)
+    swatches = [s.get("fill") for s in with_class(root, "wheel-swatch")]
+    assert swatches == [*PALETTE, PALETTE[0], PALETTE[1]]
+    assert len(set(PALETTE)) == len(PALETTE)
+
+
+def test_overlapping_events_in_one_ring_take_separate_lanes() -> None:
+    rings = [WheelRing("r", "Ring")]
+    events = [
+        WheelEvent("r", "Runda", date(2026, 4, 1), date(2026, 4, 20)),
+        WheelEvent("r", "Möte", date(2026, 4, 10), date(2026, 4, 10)),
+        WheelEvent("r", "Senare", date(2026, 4, 25), date(2026, 5, 5)),
+    ]
+    span, meeting, later = with_class(render(events, rings=rings), "wheel-event")
+    radius = math.hypot(*anchor_point(span))
+    assert abs(radius - math.hypot(*anchor_point(meeting))) > 10  # a lane apart
+    assert radius == pytest.approx(math.hypot(*anchor_point(later)), abs=0.01)  # same lane

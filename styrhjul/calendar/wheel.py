@@ -51,7 +51,7 @@ _COLOUR = re.compile(
     r"#[0-9a-fA-F]{3,4}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,30}"
     r"|(?:rgb|rgba|hsl|hsla)\([0-9.,%/ ]{1,60}\)"
 )
-_MAX_YEAR = 9998  # the next year's first day must still be a date
+_MAX_YEAR = 9999  # the last year a date can hold
 
 # Design units of the viewBox; the picture is ``size`` pixels wide.
 _WIDTH = 1000
