@@ -7,7 +7,7 @@ import struct
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
-import cairosvg
+import cairosvg  # type: ignore[import-untyped]
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -150,7 +150,12 @@ def _arc_path(start: float, end: float, radius: float) -> str:
 
 
 class Document:
-    """An SVG document of the wheel, centred on (0, 0), built layer by layer."""
+    """An SVG document of the wheel, centred on (0, 0), built layer by layer.
+
+    The layers are made up front in drawing order (leaders under month names and events,
+    labels and the centre on top), so callers may add to them in any order; empty layers
+    are left out of the document.
+    """
 
     def __init__(
         self, *, view: tuple[float, float, float, float], size: int, label: str, description: str
@@ -202,8 +207,8 @@ class Document:
         )
 
     def month_name(self, name: str, angle: float, radius: float) -> None:
-        # Along the circle, turned so that no name is upside down in the lower half.
-        turn = (angle + 90) % 180 - 90  # in [-90, 90): never upside down
+        # Along the circle; turned half a turn in the lower half so no name is upside down.
+        turn = (angle + 90) % 180 - 90  # in [-90, 90)
         x, y = point(radius, angle)
         sub(
             self.layers["months"],
