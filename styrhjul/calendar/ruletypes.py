@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import Literal
 
+from styrhjul.calendar.names import WEEKDAYS as SWEDISH_WEEKDAYS
 from styrhjul.errors import InputError
 
 __all__ = [
@@ -45,13 +46,12 @@ Move = Literal["earlier", "later", "skip"]
 Part = Literal["early", "mid", "late"]  # early = days 1-10, mid = 11-20, late = 21-end of month
 
 _ENGLISH = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_SWEDISH = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
 
 WEEKDAYS: Mapping[str, int] = MappingProxyType(
     {
         **{name[:3]: number for number, name in enumerate(_ENGLISH)},
         **{name: number for number, name in enumerate(_ENGLISH)},
-        **{name: number for number, name in enumerate(_SWEDISH)},
+        **{name: number for number, name in enumerate(SWEDISH_WEEKDAYS)},
     }
 )
 """Accepted weekday names (lower case) to ``date.weekday()`` numbers: "tue", "tuesday", "tisdag"."""

@@ -13,6 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
+from styrhjul.calendar.names import MONTHS, SHORT_MONTHS
 from styrhjul.calendar.wheel_layout import PlacedLabel, point
 
 __all__ = [
@@ -27,22 +28,6 @@ __all__ = [
     "text_width",
     "wrap",
 ]
-
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-SHORT_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 
 FONT = 12  # labels and legend, in design units
 LINE = 15  # one label line

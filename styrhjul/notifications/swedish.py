@@ -9,25 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from styrhjul.calendar.names import MONTHS, WEEKDAYS
 from styrhjul.clock import STOCKHOLM
 from styrhjul.errors import InputError
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite
-
-WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
 EN_DASH = "\N{EN DASH}"  # Swedish writes time ranges with it; spelled out for the linter
 

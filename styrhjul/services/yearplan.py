@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.calendar.arshjul import Arshjul, EventSpec, load_arshjul
+from styrhjul.calendar.names import WEEKDAYS
 from styrhjul.calendar.rules import Occurrence
 from styrhjul.db.governance import Meeting
 from styrhjul.db.models import AuditEvent, CalendarEvent, Dialog, Instance, OrgUnit
@@ -37,7 +38,6 @@ from styrhjul.errors import (
     PermissionDenied,
     TransitionRefused,
 )
-from styrhjul.notifications.swedish import WEEKDAYS
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import replan
 from styrhjul.services.meetings import (
