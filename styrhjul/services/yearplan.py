@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from importlib.resources import as_file, files
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from styrhjul.calendar import SchoolYear
@@ -331,6 +332,20 @@ def _write(
     progress: Progress | None,
 ) -> None:
     """Store the events, then set going what each one starts (idempotent, step by step)."""
+    year = plan.year
+    try:
+        moved, cancelled_links = _store_events(app, plan, arshjul, occurrences, actor)
+    except IntegrityError:
+        # another process wrote the same events first (keys and UIDs are unique)
+        raise ConflictError(f"the plan of {year}", None) from None
+    _set_going(app, plan, arshjul, occurrences, moved, actor, progress)
+    _take_back(app, plan, cancelled_links, actor)
+
+
+def _store_events(
+    app: App, plan: YearPlan, arshjul: Arshjul, occurrences: list[Occurrence], actor: str
+) -> tuple[dict[str, datetime], list[tuple[str, str, int | None, datetime]]]:
+    """Write the year's events in one transaction; what moved, and what a cancel takes back."""
     now = app.clock.now()
     year = plan.year
     moved: dict[str, datetime] = {}
@@ -413,8 +428,7 @@ def _write(
             for row, trigger, from_state, to_state, reason in audits
         )
         cancelled_links = [(r.key, r.rule, r.instance_id, r.starts_at) for r in cancelled]
-    _set_going(app, plan, arshjul, occurrences, moved, actor, progress)
-    _take_back(app, plan, cancelled_links, actor)
+    return moved, cancelled_links
 
 
 def _set_going(
