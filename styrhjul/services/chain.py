@@ -155,11 +155,12 @@ def apply_steering(app: App, session: Session, dialogs: Iterable[Dialog]) -> int
     for N = 1), for the units above it. Idempotent: one step per agreement and dialog.
     """
     added = 0
+    rounds: _Rounds = {}
     for dialog in dialogs:
         definition = app.machine(dialog.workflow, dialog.workflow_version).definition
         if dialog.state in held_states(definition):
             continue
-        for upper, agreement in _steering_for(app, session, dialog):
+        for upper, agreement in _steering_for(app, session, dialog, rounds):
             key = f"steer_{agreement.id}"
             if any(item.key == key for item in dialog.checklist):
                 continue
@@ -220,7 +221,13 @@ def _round_title(app: App, dialog: Dialog) -> str:
     return spec.title if spec else f"dialogrunda {dialog.round_no}"
 
 
-def _steering_for(app: App, session: Session, dialog: Dialog) -> list[tuple[Dialog, Agreement]]:
+_Rounds = dict[tuple[str, str, int], dict[int, list[Dialog]]]
+"""Upper rounds already read in one call: (level, school year, round) -> unit id -> dialogs."""
+
+
+def _steering_for(
+    app: App, session: Session, dialog: Dialog, rounds: _Rounds
+) -> list[tuple[Dialog, Agreement]]:
     upper_levels = [
         m.definition
         for name, m in app.machines.items()
@@ -236,17 +243,28 @@ def _steering_for(app: App, session: Session, dialog: Dialog) -> list[tuple[Dial
         )
         if number is None:
             continue
-        uppers = session.scalars(
-            select(Dialog)
-            .options(selectinload(Dialog.agreements), selectinload(Dialog.unit))
-            .where(
-                Dialog.level == upper_definition.schedule.level,
-                Dialog.school_year == year.label,
-                Dialog.round_no == number,
-                Dialog.unit_id.in_(unit_ids),
-            )
+        key = (upper_definition.schedule.level, year.label, number)
+        by_unit = rounds.get(key)
+        if by_unit is None:
+            # one query per upper round, not per dialog: a round plans hundreds of dialogs
+            by_unit = {}
+            for upper in session.scalars(
+                select(Dialog)
+                .options(selectinload(Dialog.agreements), selectinload(Dialog.unit))
+                .where(
+                    Dialog.level == key[0],
+                    Dialog.school_year == key[1],
+                    Dialog.round_no == key[2],
+                )
+            ):
+                by_unit.setdefault(upper.unit_id, []).append(upper)
+            rounds[key] = by_unit
+        found.extend(
+            (upper, a)
+            for unit_id in unit_ids
+            for upper in by_unit.get(unit_id, ())
+            for a in upper.agreements
         )
-        found.extend((upper, a) for upper in uppers for a in upper.agreements)
     return found
 
 

@@ -20,7 +20,7 @@ the chair approves the minutes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -206,14 +206,31 @@ def schedule_meeting(
     marked "take up again" and not yet carried land on its agenda; the open actions of
     earlier meetings are listed, for the secretary to carry.
     """
-    _check_time(app, starts_at)
-    ends_at = ends_at or starts_at + DEFAULT_LENGTH
-    if ends_at <= starts_at:
-        raise InputError("the meeting must end after it starts", key="ends_at")
+    (scheduled,) = schedule_series(
+        app, group, [(starts_at, ends_at or starts_at + DEFAULT_LENGTH)], actor=actor, place=place
+    )
+    return scheduled
+
+
+def schedule_series(
+    app: App,
+    group: str,
+    slots: Sequence[tuple[datetime, datetime]],
+    *,
+    actor: str,
+    place: str,
+) -> list[Scheduled]:
+    """Schedule one meeting of ``group`` per (start, end), in one transaction, in time order.
+
+    What the yearly plan does with a group's Tuesdays; each meeting is scheduled as
+    :func:`schedule_meeting` would, and a refusal of any of them saves none.
+    """
+    for starts_at, ends_at in slots:
+        _check_time(app, starts_at)
+        if ends_at <= starts_at:
+            raise InputError("the meeting must end after it starts", key="ends_at")
     if not place.strip():
         raise InputError("a place is required (a room, or Teams)", key="place")
-    definition = app.machine(MEETING_WORKFLOW).definition
-    day = _local_day(app, starts_at)
     with app.db.session() as session:
         unit = unit_by_code(session, group)
         if unit.kind != "group":
@@ -231,59 +248,77 @@ def schedule_meeting(
                 f"only {', '.join(sorted(runners))} may schedule meetings of {group}; "
                 f"{actor} holds {', '.join(sorted(held)) or 'no role'} there"
             )
-        _require_day_free(session, unit, day)
-        chair = holder_over(session, unit, "director", day)
-        secretary = holder_over(session, unit, "secretary", day)
-        for role, person in (("director", chair), ("secretary", secretary)):
-            if person is None:
-                raise InputError(f"no {role} over {group} on {day}", key="group")
-        called = _members(session, unit, day)
-        now = app.clock.now()
-        meeting = Meeting(
-            key=meeting_key(unit, day),
-            title=f"{unit.name} {day.isoformat()}",
-            workflow=definition.name,
-            workflow_version=definition.version,
-            unit=unit,
-            state=definition.spec.workflow.initial,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            location=place.strip(),
-            ical_sequence=0,
-            chair=chair,
-            secretary=secretary,
-            created_at=now,
-            updated_at=now,
-        )
-        meeting.attendees = [MeetingAttendee(person=p) for p in called]
-        raise_steps(app, session, meeting, definition.steps_raised_in(None))
-        session.add(meeting)
-        session.flush()
-        meeting.ical_uid = f"meeting-{meeting.id}@{app.sender.domain}"
-        audit_instance(
-            session,
-            meeting,
-            at=now,
-            actor=actor,
-            trigger="schedule",
-            from_state=None,
-            reason=f"planerat {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}, {place.strip()}",
-        )
-        waiting = _uncarried_items(session, unit.id, starts_at)
-        for item in waiting:
-            carry_item(app, session, item, meeting, actor)
-        session.flush()
-        return Scheduled(
-            meeting_id=meeting.id,
-            title=meeting.title,
-            starts_at=starts_at.astimezone(app.clock.tz),
-            attendees=[p.email for p in called],
-            resumed_items=[i.title for i in meeting.agenda],
-            open_actions=[
-                action_view(app, a)
-                for a in open_actions_before(session, unit.id, starts_at, meeting.id)
-            ],
-        )
+        return [
+            _schedule_in(app, session, unit, starts_at, ends_at, actor=actor, place=place.strip())
+            for starts_at, ends_at in sorted(slots)
+        ]
+
+
+def _schedule_in(
+    app: App,
+    session: Session,
+    unit: OrgUnit,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    actor: str,
+    place: str,
+) -> Scheduled:
+    definition = app.machine(MEETING_WORKFLOW).definition
+    day = _local_day(app, starts_at)
+    _require_day_free(session, unit, day)
+    chair = holder_over(session, unit, "director", day)
+    secretary = holder_over(session, unit, "secretary", day)
+    for role, person in (("director", chair), ("secretary", secretary)):
+        if person is None:
+            raise InputError(f"no {role} over {unit.code} on {day}", key="group")
+    called = _members(session, unit, day)
+    now = app.clock.now()
+    meeting = Meeting(
+        key=meeting_key(unit, day),
+        title=f"{unit.name} {day.isoformat()}",
+        workflow=definition.name,
+        workflow_version=definition.version,
+        unit=unit,
+        state=definition.spec.workflow.initial,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=place,
+        ical_sequence=0,
+        chair=chair,
+        secretary=secretary,
+        created_at=now,
+        updated_at=now,
+    )
+    meeting.attendees = [MeetingAttendee(person=p) for p in called]
+    raise_steps(app, session, meeting, definition.steps_raised_in(None))
+    session.add(meeting)
+    session.flush()
+    meeting.ical_uid = f"meeting-{meeting.id}@{app.sender.domain}"
+    audit_instance(
+        session,
+        meeting,
+        at=now,
+        actor=actor,
+        trigger="schedule",
+        from_state=None,
+        reason=f"planerat {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}, {place}",
+    )
+    waiting = _uncarried_items(session, unit.id, starts_at)
+    for item in waiting:
+        carry_item(app, session, item, meeting, actor)
+    session.flush()
+    return Scheduled(
+        meeting_id=meeting.id,
+        title=meeting.title,
+        starts_at=starts_at.astimezone(app.clock.tz),
+        attendees=[p.email for p in called],
+        resumed_items=[i.title for i in meeting.agenda],
+        open_actions=[
+            action_view(app, a)
+            for a in open_actions_before(session, unit.id, starts_at, meeting.id)
+        ],
+    )
 
 
 def _members(session: Session, unit: OrgUnit, day: date) -> list[Person]:

@@ -107,6 +107,34 @@ def holders(session: Session, unit: OrgUnit, role: str, on: date) -> list[Person
     ]
 
 
+def prime_holders(session: Session, roles: Iterable[str]) -> None:
+    """Read every holder of ``roles`` in one query, for the :func:`holders` memo.
+
+    Planning a round asks for the same few roles in every unit; one query for all of them
+    replaces one per unit and role.
+    """
+    wanted = sorted(set(roles))
+    memo: dict[tuple[int, str], list[tuple[date, date | None, Person]]] = session.info.setdefault(
+        _HOLDERS, {}
+    )
+    query = (
+        select(RoleAssignment, Person)
+        .join(Person, RoleAssignment.person_id == Person.id)
+        .where(RoleAssignment.role.in_(wanted))
+        .order_by(Person.email)
+    )
+    found: dict[tuple[int, str], list[tuple[date, date | None, Person]]] = {}
+    with session.no_autoflush:
+        for assignment, person in session.execute(query):
+            found.setdefault((assignment.unit_id, assignment.role), []).append(
+                (assignment.valid_from, assignment.valid_to, person)
+            )
+        unit_ids = list(session.scalars(select(OrgUnit.id)))
+    for unit_id in unit_ids:
+        for role in wanted:
+            memo[(unit_id, role)] = found.get((unit_id, role), [])
+
+
 def holder_over(session: Session, unit: OrgUnit, role: str, on: date) -> Person | None:
     """The holder of ``role`` in ``unit`` or the nearest unit above it ("the area head over")."""
     for candidate in ancestors(session, unit):

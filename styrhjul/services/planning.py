@@ -26,7 +26,13 @@ from styrhjul.services.chain import apply_steering
 from styrhjul.services.context import App
 from styrhjul.services.instances import add_step, resolve_assignee
 from styrhjul.services.invites import enqueue_meeting_notice
-from styrhjul.services.org import ancestors, holder_over, holders, units_of_kind
+from styrhjul.services.org import (
+    ancestors,
+    holder_over,
+    holders,
+    prime_holders,
+    units_of_kind,
+)
 from styrhjul.services.schedule import SlotFinder, invite_time, round_window_start, step_times
 from styrhjul.vocabulary import SYSTEM
 
@@ -122,6 +128,14 @@ def plan_round(
         for dialog in existing.values():
             assert dialog.starts_at is not None
             finders[dialog.organizer_id].take(dialog.starts_at)
+        prime_holders(
+            session,
+            {
+                schedule.host_role,
+                *(definition.participant_role(kind) for kind in schedule.unit_kinds),
+                *(step.assignee for step in definition.steps_raised_in(None)),
+            },
+        )
         own_windows = _own_windows(session, schedule.level, round_no)
         units = sorted(
             units_of_kind(session, schedule.unit_kinds),

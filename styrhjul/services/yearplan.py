@@ -45,7 +45,7 @@ from styrhjul.services.meetings import (
     cancel_meeting,
     meeting_key,
     postpone_meeting,
-    schedule_meeting,
+    schedule_series,
 )
 from styrhjul.services.org import units_of_kind
 from styrhjul.services.planning import plan_round
@@ -443,6 +443,7 @@ def _set_going(
     now = app.clock.now()
     total = len(occurrences)
     rounds_moved: dict[tuple[str, str, int], tuple[date, date]] = {}
+    to_schedule: dict[str, list[tuple[str, Occurrence]]] = {}
     for done, occurrence in enumerate(occurrences, start=1):
         spec = arshjul.event(occurrence.rule_id)
         key = _event_key(occurrence, plan.year)
@@ -469,9 +470,12 @@ def _set_going(
                 plan.started.append(f"{key}: {len(result.created)} dialogs")
             plan.notes.extend(f"{key}: {unit} skipped, {why}" for unit, why in result.skipped)
         elif spec.meeting is not None:
-            _meeting(app, plan, spec, occurrence, key, key in moved, actor)
+            if _meeting(app, plan, spec, occurrence, key, key in moved, actor):
+                to_schedule.setdefault(spec.meeting, []).append((key, occurrence))
         elif spec.workflow is not None:
             _process(app, plan, arshjul, spec, occurrence, key, actor)
+    for group, pending in to_schedule.items():
+        _schedule(app, plan, group, pending, actor)
     for (level, school_year, round_no), (old_day, new_day) in rounds_moved.items():
         _move_round(app, plan, level, school_year, round_no, old_day, new_day, actor)
 
@@ -491,7 +495,8 @@ def _meeting(
     key: str,
     was_moved: bool,
     actor: str,
-) -> None:
+) -> bool:
+    """Link or move the event's meeting; True if it is still to be scheduled."""
     assert spec.meeting is not None
     with app.db.session() as session:
         row = session.scalar(select(CalendarEvent).where(CalendarEvent.key == key))
@@ -515,24 +520,35 @@ def _meeting(
                 )
             except (ConflictError, InputError, PermissionDenied, TransitionRefused) as exc:
                 plan.notes.append(f"{key}: meeting not moved: {exc}")
-        return
+        return False
     if same_day is not None:
-        _link(app, key, same_day)
-        return
+        _link(app, key, same_day)  # scheduled by hand before the plan: it is the one
+        return False
+    return True
+
+
+def _schedule(
+    app: App, plan: YearPlan, group: str, pending: list[tuple[str, Occurrence]], actor: str
+) -> None:
+    """Schedule a group's new meetings of the plan in one transaction, then link them."""
+    place = app.settings.dialogs.default_location
+    slots = [(o.starts_at, o.ends_at) for _, o in pending]
     try:
-        scheduled = schedule_meeting(
-            app,
-            spec.meeting,
-            occurrence.starts_at,
-            actor=actor,
-            place=app.settings.dialogs.default_location,
-            ends_at=occurrence.ends_at,
-        )
-    except ConflictError as exc:
-        plan.notes.append(f"{key}: meeting not scheduled: {exc}")
+        scheduled = schedule_series(app, group, slots, actor=actor, place=place)
+    except (ConflictError, InputError, PermissionDenied) as exc:
+        plan.notes.append(f"{group}: {len(pending)} meetings not scheduled: {exc}")
         return
-    _link(app, key, scheduled.meeting_id)
-    plan.started.append(f"{key}: meeting {spec.meeting}")
+    by_start = {s.starts_at: s.meeting_id for s in scheduled}
+    with app.db.session() as session:
+        rows = {
+            r.key: r
+            for r in session.scalars(
+                select(CalendarEvent).where(CalendarEvent.key.in_([k for k, _ in pending]))
+            )
+        }
+        for key, occurrence in pending:
+            rows[key].instance_id = by_start[occurrence.starts_at]
+            plan.started.append(f"{key}: meeting {group}")
 
 
 def _process(
