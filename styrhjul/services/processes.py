@@ -10,13 +10,15 @@ one is idempotent per workflow, unit and period. Moving it on is the generic
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from styrhjul.db.models import Instance, OrgUnit
+from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
@@ -52,6 +54,23 @@ def start_process(
     The key ``<workflow>:<period>:<unit>`` makes it idempotent: starting it again returns
     the one that exists. ``reason`` goes to the audit row (a rule says why it started one).
     """
+    (started,) = start_processes(
+        app, workflow, [unit_code], period=period, actor=actor, starts_at=starts_at, reason=reason
+    )
+    return started
+
+
+def start_processes(
+    app: App,
+    workflow: str,
+    unit_codes: Sequence[str],
+    *,
+    period: str,
+    actor: str,
+    starts_at: datetime | None = None,
+    reason: str = "",
+) -> list[Started]:
+    """:func:`start_process` for several units in one transaction (a refusal saves none)."""
     machine = app.machine(workflow)
     definition = machine.definition
     if definition.kind != PROCESS:
@@ -74,41 +93,57 @@ def start_process(
             key="starts_at",
         )
     with app.db.session() as session:
-        unit = unit_by_code(session, unit_code)
-        key = f"{workflow}:{period}:{unit.code}"
-        existing = session.scalar(select(Instance.id).where(Instance.key == key))
-        if existing is not None:
-            return Started(existing, created=False)
-        now = app.clock.now()
-        instance = Instance(
-            key=key,
-            workflow=definition.name,
-            workflow_version=definition.version,
-            title=f"{definition.spec.workflow.title} {period} – {unit.name}",
-            unit=unit,
-            school_year=_school_year_of(period),
-            state=definition.spec.workflow.initial,
-            starts_at=starts_at,
-            ical_sequence=0,
-            created_at=now,
-            updated_at=now,
-        )
-        require_runner(
-            app, session, instance, actor, f"start {instance.workflow} for {instance.unit.code}"
-        )
-        session.add(instance)
-        session.flush()
-        raise_steps(app, session, instance, definition.steps_raised_in(None))
-        audit_instance(
-            session,
-            instance,
-            at=now,
-            actor=actor,
-            trigger="start",
-            from_state=None,
-            reason=reason or f"{definition.spec.workflow.title} {period} started",
-        )
-        return Started(instance.id, created=True)
+        return [
+            _start_in(app, session, definition, code, period, actor, starts_at, reason)
+            for code in unit_codes
+        ]
+
+
+def _start_in(
+    app: App,
+    session: Session,
+    definition: WorkflowDefinition,
+    unit_code: str,
+    period: str,
+    actor: str,
+    starts_at: datetime | None,
+    reason: str,
+) -> Started:
+    unit = unit_by_code(session, unit_code)
+    key = f"{definition.name}:{period}:{unit.code}"
+    existing = session.scalar(select(Instance.id).where(Instance.key == key))
+    if existing is not None:
+        return Started(existing, created=False)
+    now = app.clock.now()
+    instance = Instance(
+        key=key,
+        workflow=definition.name,
+        workflow_version=definition.version,
+        title=f"{definition.spec.workflow.title} {period} – {unit.name}",
+        unit=unit,
+        school_year=_school_year_of(period),
+        state=definition.spec.workflow.initial,
+        starts_at=starts_at,
+        ical_sequence=0,
+        created_at=now,
+        updated_at=now,
+    )
+    require_runner(
+        app, session, instance, actor, f"start {instance.workflow} for {instance.unit.code}"
+    )
+    session.add(instance)
+    session.flush()
+    raise_steps(app, session, instance, definition.steps_raised_in(None))
+    audit_instance(
+        session,
+        instance,
+        at=now,
+        actor=actor,
+        trigger="start",
+        from_state=None,
+        reason=reason or f"{definition.spec.workflow.title} {period} started",
+    )
+    return Started(instance.id, created=True)
 
 
 def _school_year_of(period: str) -> str | None:

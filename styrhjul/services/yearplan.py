@@ -49,7 +49,7 @@ from styrhjul.services.meetings import (
 )
 from styrhjul.services.org import units_of_kind
 from styrhjul.services.planning import plan_round
-from styrhjul.services.processes import start_process
+from styrhjul.services.processes import start_processes
 from styrhjul.vocabulary import SYSTEM
 
 Progress = Callable[[int, int, str], None]
@@ -572,16 +572,19 @@ def _process(
             codes = sorted(u.code for u in units_of_kind(session, [spec.for_each]))
     else:
         codes = [spec.unit or arshjul.unit]
-    for code in codes:
-        started = start_process(
+    for code, started in zip(
+        codes,
+        start_processes(
             app,
             spec.workflow,
-            code,
+            codes,
             period=period,
             actor=actor,
             starts_at=occurrence.starts_at,
             reason=f"årshjulet: {spec.title}",
-        )
+        ),
+        strict=True,
+    ):
         if started.created:
             plan.started.append(f"{key}: {spec.workflow} {period} {code}")
         if spec.for_each is None:
