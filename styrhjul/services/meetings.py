@@ -248,9 +248,20 @@ def schedule_series(
                 f"only {', '.join(sorted(runners))} may schedule meetings of {group}; "
                 f"{actor} holds {', '.join(sorted(held)) or 'no role'} there"
             )
+        # Items waiting to be taken up again all land on the first meeting of the series,
+        # and the open actions are listed for it alone: the later ones start empty.
         return [
-            _schedule_in(app, session, unit, starts_at, ends_at, actor=actor, place=place.strip())
-            for starts_at, ends_at in sorted(slots)
+            _schedule_in(
+                app,
+                session,
+                unit,
+                starts_at,
+                ends_at,
+                actor=actor,
+                place=place.strip(),
+                first=i == 0,
+            )
+            for i, (starts_at, ends_at) in enumerate(sorted(slots))
         ]
 
 
@@ -263,6 +274,7 @@ def _schedule_in(
     *,
     actor: str,
     place: str,
+    first: bool,
 ) -> Scheduled:
     definition = app.machine(MEETING_WORKFLOW).definition
     day = _local_day(app, starts_at)
@@ -304,8 +316,7 @@ def _schedule_in(
         from_state=None,
         reason=f"planerat {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}, {place}",
     )
-    waiting = _uncarried_items(session, unit.id, starts_at)
-    for item in waiting:
+    for item in _uncarried_items(session, unit.id, starts_at) if first else ():
         carry_item(app, session, item, meeting, actor)
     session.flush()
     return Scheduled(
@@ -317,7 +328,9 @@ def _schedule_in(
         open_actions=[
             action_view(app, a)
             for a in open_actions_before(session, unit.id, starts_at, meeting.id)
-        ],
+        ]
+        if first
+        else [],
     )
 
 

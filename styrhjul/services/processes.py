@@ -93,8 +93,19 @@ def start_processes(
             key="starts_at",
         )
     with app.db.session() as session:
+        found = session.scalars(select(OrgUnit).where(OrgUnit.code.in_(list(unit_codes))))
+        units = {unit.code: unit for unit in found}
         return [
-            _start_in(app, session, definition, code, period, actor, starts_at, reason)
+            _start_in(
+                app,
+                session,
+                definition,
+                units.get(code) or unit_by_code(session, code),  # names the unknown code
+                period,
+                actor,
+                starts_at,
+                reason,
+            )
             for code in unit_codes
         ]
 
@@ -103,15 +114,15 @@ def _start_in(
     app: App,
     session: Session,
     definition: WorkflowDefinition,
-    unit_code: str,
+    unit: OrgUnit,
     period: str,
     actor: str,
     starts_at: datetime | None,
     reason: str,
 ) -> Started:
-    unit = unit_by_code(session, unit_code)
     key = f"{definition.name}:{period}:{unit.code}"
-    existing = session.scalar(select(Instance.id).where(Instance.key == key))
+    with session.no_autoflush:  # the processes started before it are flushed already
+        existing = session.scalar(select(Instance.id).where(Instance.key == key))
     if existing is not None:
         return Started(existing, created=False)
     now = app.clock.now()

@@ -43,6 +43,7 @@ from styrhjul.services.meetings import (
     close_meeting,
     postpone_meeting,
     schedule_meeting,
+    schedule_series,
     send_agenda,
 )
 
@@ -441,6 +442,44 @@ def test_an_item_taken_up_again_lands_on_the_meeting_scheduled_afterwards(
     third = meeting_detail(app, again.resumed_at or 0)
     assert third.meeting.starts_at == _at(22)
     assert [i.title for i in third.agenda] == [resumed.title]
+
+
+def test_a_series_takes_up_waiting_items_at_its_first_meeting_only(
+    app: App, clock: FixedClock
+) -> None:
+    first, items = _ready(app, 8)
+    clock.set(_at(8, hour=16))
+    hold_meeting(
+        app,
+        first,
+        MeetingRecord(items=[ItemRecord(items[1], take_up_again=True)]),
+        actor=SECRETARY,
+    )
+    series = schedule_series(
+        app,
+        "lg",
+        [(_at(day), _at(day, hour=15)) for day in (29, 15, 22)],  # given out of order
+        actor=SECRETARY,
+        place=PLACE,
+    )
+    assert [s.starts_at.day for s in series] == [15, 22, 29]
+    assert [s.resumed_items for s in series] == [
+        ["Återupptas: FoU: hypotesförslag om självstyrande team"],
+        [],
+        [],
+    ]
+    # one refused slot (a Saturday) saves none of the series
+    with pytest.raises(InputError, match="not a working day"):
+        schedule_series(
+            app,
+            "lg",
+            [(_at(6, 10), _at(6, 10, 15)), (_at(10, 10), _at(10, 10, 15))],
+            actor=SECRETARY,
+            place=PLACE,
+        )
+    with app.db.session() as session:
+        keys = set(session.scalars(select(Meeting.key)))
+    assert keys.isdisjoint({"meeting:lg:2026-10-06", "meeting:lg:2026-10-10"})
 
 
 def test_an_item_taken_up_again_goes_at_once_to_the_next_scheduled_meeting(
