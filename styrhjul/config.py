@@ -2,8 +2,9 @@
 
 Where it comes from, first match wins: ``--config PATH``, the ``STYRHJUL_CONFIG`` environment
 variable, ``config.toml`` in the current folder. ``STYRHJUL_DATABASE_URL`` overrides
-``[database] url``. Secrets never live in the file: SMTP credentials come from
-``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``. Relative paths (the data folder,
+``[database] url``. Secrets never live in the file: they come from environment variables
+(``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``, ``STYRHJUL_EXCHANGE_USERNAME`` /
+``STYRHJUL_EXCHANGE_PASSWORD``, ``STYRHJUL_OAUTH2_CLIENT_SECRET``). Relative paths (the data folder,
 the Maildir, a SQLite file) are relative to the folder that holds the configuration file,
 so the program behaves the same from any working directory.
 
@@ -28,6 +29,10 @@ from styrhjul.validation import EMAIL_PATTERN, StrictModel, read_toml, validate
 ENV_CONFIG = "STYRHJUL_CONFIG"
 ENV_DATABASE_URL = "STYRHJUL_DATABASE_URL"
 DEFAULT_CONFIG_NAME = "config.toml"
+
+
+SECRET_PREFIXES = ("STYRHJUL_SMTP_", "STYRHJUL_EXCHANGE_", "STYRHJUL_OAUTH2_")
+"""Environment variables read as secrets: never from the file."""
 
 
 class _Section(StrictModel):
@@ -67,24 +72,62 @@ class MaildirSettings(_Section):
 
 
 class SmtpSettings(_Section):
-    """``[mail.smtp]``: credentials come from STYRHJUL_SMTP_USERNAME/PASSWORD."""
+    """``[mail.smtp]``: credentials come from STYRHJUL_SMTP_USERNAME/PASSWORD.
+
+    ``auth = "xoauth2"`` logs in with an OAuth2 access token instead of a password (Exchange
+    Online, where basic-auth SMTP is being switched off); the token comes from
+    ``[mail.oauth2]``.
+    """
 
     host: str = "localhost"
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     security: Literal["none", "starttls", "ssl"] = "starttls"
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    auth: Literal["password", "xoauth2"] = "password"
+
+
+class OAuth2Settings(_Section):
+    """``[mail.oauth2]``: the client-credentials grant that yields access tokens.
+
+    For Microsoft 365: ``token_url`` is
+    ``https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`` and ``scope`` is
+    ``https://outlook.office365.com/.default``. The secret comes from
+    ``STYRHJUL_OAUTH2_CLIENT_SECRET``.
+    """
+
+    token_url: str = ""
+    client_id: str = ""
+    scope: str = "https://outlook.office365.com/.default"
+
+
+class ExchangeSettings(_Section):
+    """``[mail.exchange]``: an on-premise Exchange server over EWS (exchangelib).
+
+    Credentials come from STYRHJUL_EXCHANGE_USERNAME/PASSWORD (``auth`` ntlm or basic) or
+    from ``[mail.oauth2]`` (``auth = "oauth2"``). With ``meetings = true`` an invite becomes
+    a meeting in the organiser's calendar (the service account needs impersonation rights),
+    updated and cancelled there; otherwise it is sent as the same mail SMTP would send.
+    """
+
+    service_endpoint: str = ""
+    auth: Literal["ntlm", "basic", "oauth2"] = "ntlm"
+    verify_tls: bool = True
+    meetings: bool = True
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
 
 
 class MailSettings(_Section):
     """``[mail]``: the transport and the sender of every message."""
 
-    transport: Literal["maildir", "smtp", "console"] = "maildir"
+    transport: Literal["maildir", "smtp", "exchange", "console"] = "maildir"
     from_address: Annotated[str, Field(pattern=EMAIL_PATTERN)] = "styrhjul@example.se"
     from_name: str = "Styrhjul"
     max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     retry_base_seconds: Annotated[int, Field(ge=1, le=86400)] = 60
     maildir: MaildirSettings = MaildirSettings()
     smtp: SmtpSettings = SmtpSettings()
+    oauth2: OAuth2Settings = OAuth2Settings()
+    exchange: ExchangeSettings = ExchangeSettings()
 
 
 class DialogSettings(_Section):
@@ -216,7 +259,7 @@ def load_settings(
                 key=f"${ENV_DATABASE_URL}",
             ) from None
     url = _resolve_sqlite(url, path.parent)
-    secrets = {k: v for k, v in env.items() if k.startswith("STYRHJUL_SMTP_")}
+    secrets = {k: v for k, v in env.items() if k.startswith(SECRET_PREFIXES)}
     return Settings(model, path, url, secrets)
 
 

@@ -15,8 +15,9 @@ from styrhjul.config import Settings
 from styrhjul.db.database import Database
 from styrhjul.engine.definition import load_definition
 from styrhjul.engine.machine import WorkflowMachine
-from styrhjul.errors import DefinitionError
+from styrhjul.errors import ConfigError, DefinitionError
 from styrhjul.notifications.messages import Sender
+from styrhjul.notifications.oauth2 import ClientCredentials
 from styrhjul.notifications.render import Renderer
 from styrhjul.notifications.transports import (
     ConsoleTransport,
@@ -29,12 +30,40 @@ from styrhjul.services.definitions import older_machine
 from styrhjul.workflows import definition_paths
 
 
-def build_transport(settings: Settings) -> Transport:
-    """The transport ``[mail] transport`` names; SMTP credentials come from the environment."""
+def build_oauth2(settings: Settings, clock: Clock) -> ClientCredentials:
+    """The OAuth2 client of ``[mail.oauth2]``; its secret comes from the environment."""
+    oauth2 = settings.mail.oauth2
+    secret = settings.secrets.get("STYRHJUL_OAUTH2_CLIENT_SECRET", "")
+    missing = [
+        name
+        for name, value in (
+            ("mail.oauth2.token_url", oauth2.token_url),
+            ("mail.oauth2.client_id", oauth2.client_id),
+            ("$STYRHJUL_OAUTH2_CLIENT_SECRET", secret),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"OAuth2 needs {', '.join(missing)}", file=settings.path, key="mail.oauth2"
+        )
+    return ClientCredentials(
+        token_url=oauth2.token_url,
+        client_id=oauth2.client_id,
+        client_secret=secret,
+        scope=oauth2.scope,
+        now=clock.now,
+    )
+
+
+def build_transport(settings: Settings, clock: Clock | None = None) -> Transport:
+    """The transport ``[mail] transport`` names; credentials come from the environment."""
     mail = settings.mail
+    clock = clock or SystemClock(settings.tz)
     if mail.transport == "maildir":
         return MaildirTransport(settings.maildir_path)
     if mail.transport == "smtp":
+        extra = {"oauth2": build_oauth2(settings, clock)} if mail.smtp.auth == "xoauth2" else {}
         return SmtpTransport(
             host=mail.smtp.host,
             port=mail.smtp.port,
@@ -42,6 +71,28 @@ def build_transport(settings: Settings) -> Transport:
             username=settings.secrets.get("STYRHJUL_SMTP_USERNAME"),
             password=settings.secrets.get("STYRHJUL_SMTP_PASSWORD"),
             timeout=mail.smtp.timeout_seconds,
+            **extra,
+        )
+    if mail.transport == "exchange":
+        from styrhjul.notifications.exchange import ExchangeTransport  # noqa: PLC0415 - heavy
+
+        exchange = mail.exchange
+        if not exchange.service_endpoint:
+            raise ConfigError(
+                "the exchange transport needs its EWS URL",
+                file=settings.path,
+                key="mail.exchange.service_endpoint",
+            )
+        return ExchangeTransport(
+            endpoint=exchange.service_endpoint,
+            auth=exchange.auth,
+            username=settings.secrets.get("STYRHJUL_EXCHANGE_USERNAME"),
+            password=settings.secrets.get("STYRHJUL_EXCHANGE_PASSWORD"),
+            oauth2=build_oauth2(settings, clock) if exchange.auth == "oauth2" else None,
+            sender=mail.from_address,
+            verify_tls=exchange.verify_tls,
+            meetings=exchange.meetings,
+            timeout=exchange.timeout_seconds,
         )
     return ConsoleTransport()
 
@@ -70,7 +121,7 @@ def build(
         settings=settings,
         clock=clock or SystemClock(settings.tz),
         db=Database(settings.database_url, echo=settings.database.echo),
-        transport=transport or build_transport(settings),
+        transport=transport or build_transport(settings, clock),
         calendar=WorkingCalendar(closed_days),
         renderer=Renderer(),
         sender=Sender(settings.mail.from_address, settings.mail.from_name),

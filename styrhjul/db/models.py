@@ -98,6 +98,8 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     title: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(8), default="sv", server_default="sv")
+    """The language of the person's messages: "sv" (the users' language) or "en"."""
 
 
 class RoleAssignment(Base):
@@ -337,6 +339,31 @@ class AuditEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(40))
     to_state: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class FeedToken(Base):
+    """An unguessable, revocable token for a person's or a unit's calendar feed (.ics).
+
+    Only a SHA-256 digest of the token is stored; the token itself is shown once, when it
+    is made. Exactly one of ``person_id`` and ``unit_id`` is set.
+    """
+
+    __tablename__ = "feed_token"
+    __table_args__ = (
+        CheckConstraint("(person_id IS NULL) <> (unit_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    person: Mapped[Person | None] = relationship()
+    unit: Mapped[OrgUnit | None] = relationship()
 
 
 EVENT_STATUSES = ("planned", "cancelled")
