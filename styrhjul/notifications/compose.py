@@ -9,7 +9,8 @@
     │   └── text/calendar; method=REQUEST|CANCEL; charset=utf-8   (what calendars act on)
     └── application/ics; name=invite.ics                          (the same bytes, to open)
 
-A plain notice (reminder, overdue notice, escalation, acknowledgement) is only the
+A plain notice (reminder, overdue notice, escalation, acknowledgement, agreed actions after
+a held dialog, the weekly digest) is only the
 ``multipart/alternative`` with its text and HTML parts.
 
 The Message-ID is derived from the outbox row's idempotency key, so a message resent after a
@@ -29,7 +30,7 @@ from typing import Any
 from styrhjul.errors import InputError
 from styrhjul.notifications.ical import render_calendar
 from styrhjul.notifications.messages import MeetingInvite, Party, Sender
-from styrhjul.notifications.render import Renderer
+from styrhjul.notifications.render import DEFAULT_LOCALE, Renderer
 
 KIND_BY_METHOD = {"REQUEST": "invite", "CANCEL": "cancel"}
 """The template folder (and outbox kind) of each calendar method."""
@@ -59,14 +60,17 @@ def compose_invite(
     key: str,
     stamp: datetime,
     renderer: Renderer,
+    locale: str = DEFAULT_LOCALE,
 ) -> EmailMessage:
     """The e-mail telling ``recipient`` about ``invite`` (a request or a cancellation).
 
     ``invite.checklist`` must already mark the recipient's own lines as ``mine``; ``key`` is
     the outbox row's idempotency key and ``stamp`` (aware) the time the change was made.
+    The mail's text is in the recipient's ``locale``; the calendar part is the invite's own
+    (one file may go to several people, so its SUMMARY stays as the caller wrote it).
     """
     subject, text, html = renderer.render(
-        KIND_BY_METHOD[invite.method], invite=invite, recipient=recipient, sender=sender
+        KIND_BY_METHOD[invite.method], locale, invite=invite, recipient=recipient, sender=sender
     )
     calendar = render_calendar(invite, stamp=stamp)
 
@@ -99,7 +103,9 @@ def compose_invite(
     message.make_mixed()
     message.set_boundary(boundary + "_mixed")
     message.set_payload([alternative, attachment])
-    _set_headers(message, recipient, sender=sender, subject=subject, key=key, stamp=stamp)
+    _set_headers(
+        message, recipient, sender=sender, subject=subject, key=key, stamp=stamp, locale=locale
+    )
     return message
 
 
@@ -111,14 +117,18 @@ def compose_notice(
     key: str,
     stamp: datetime,
     renderer: Renderer,
+    locale: str = DEFAULT_LOCALE,
     **context: Any,
 ) -> EmailMessage:
     """A plain notice (a reminder, an escalation, a kvittens): text and HTML, no calendar.
 
     ``kind`` names the template folder; ``context`` is what its templates read besides
-    ``recipient`` and ``sender``. The structure is one ``multipart/alternative``.
+    ``recipient`` and ``sender``; ``locale`` the recipient's language. The structure is
+    one ``multipart/alternative``.
     """
-    subject, text, html = renderer.render(kind, recipient=recipient, sender=sender, **context)
+    subject, text, html = renderer.render(
+        kind, locale, recipient=recipient, sender=sender, **context
+    )
     plain = MIMEPart()
     plain.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     rich = MIMEPart()
@@ -127,7 +137,9 @@ def compose_notice(
     message.make_alternative()
     message.set_boundary("=_styrhjul_" + message_id_for(key, sender.domain)[1:33] + "_alt")
     message.set_payload([plain, rich])
-    _set_headers(message, recipient, sender=sender, subject=subject, key=key, stamp=stamp)
+    _set_headers(
+        message, recipient, sender=sender, subject=subject, key=key, stamp=stamp, locale=locale
+    )
     return message
 
 
@@ -139,6 +151,7 @@ def _set_headers(
     subject: str,
     key: str,
     stamp: datetime,
+    locale: str,
 ) -> None:
     """Set the top-level headers; after the structure, which would move Content-* headers."""
     message["MIME-Version"] = "1.0"
@@ -148,4 +161,4 @@ def _set_headers(
     message["Date"] = format_datetime(stamp)
     message["Message-ID"] = message_id_for(key, sender.domain)
     message["X-Styrhjul-Key"] = key
-    message["Content-Language"] = "sv"
+    message["Content-Language"] = locale
