@@ -34,6 +34,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	npm ci --silent --no-audit --no-fund
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
 ## Benchmarks (bench/): planning a year for 40 and 1,000 generated units; results in
