@@ -7,7 +7,8 @@ or talking to the server (refused connection, timeout, 4xx, a dropped line, fail
 login) is not, because it is fixed by waiting or by the operator, not by changing the message.
 
 - :class:`SmtpTransport`: a mail server; the connection is kept between sends and opened
-  again when the server has dropped it.
+  again when the server has dropped it. It logs in with a password or, for Exchange Online
+  (where basic authentication is being switched off), with an OAuth2 token (``AUTH XOAUTH2``).
 - :class:`MaildirTransport`: files in a Maildir, for trials and tests; each file is an
   ordinary ``.eml`` message that a mail program opens.
 - :class:`ConsoleTransport`: the readable part of each message on a stream, for trials.
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Literal, Protocol, TextIO, get_args
 
 from styrhjul.errors import DeliveryFailed, InputError
+from styrhjul.notifications.oauth2 import ClientCredentials
 
 Security = Literal["none", "starttls", "ssl"]
 SECURITIES: frozenset[str] = frozenset(get_args(Security))
@@ -150,6 +152,25 @@ def _reply(error: smtplib.SMTPResponseException) -> str:
     return f"{error.smtp_code} {' '.join(_text(error.smtp_error).split())}"
 
 
+def xoauth2_string(username: str, token: str) -> str:
+    """The XOAUTH2 initial response before base64: ``user=...^Aauth=Bearer ...^A^A``.
+
+    The format is Google's and Microsoft's (there is no RFC; OAUTHBEARER, RFC 7628, is its
+    standard successor, which Exchange Online does not offer for SMTP).
+    """
+    return f"user={username}\x01auth=Bearer {token}\x01\x01"
+
+
+def _forget_token(credentials: ClientCredentials) -> None:
+    """Drop the cached token, so the next ``token()`` fetches a new one.
+
+    The mail server is the judge of a token: one revoked early (a changed secret, a tenant
+    policy) still looks valid to the cache until it expires.
+    """
+    credentials._token = None  # ClientCredentials has no public way to do it yet
+    credentials._expires = None
+
+
 class SmtpTransport:
     """Sends through a mail server, keeping one connection open between sends.
 
@@ -159,6 +180,12 @@ class SmtpTransport:
     retry carries the same Message-ID). ``ssl_context`` replaces the system's
     trust store, for a relay with a certificate from an internal authority. Not thread-safe:
     one dispatcher owns one transport.
+
+    With ``oauth2`` the transport logs in as ``username`` with ``AUTH XOAUTH2`` and a token
+    from the identity platform instead of a password. A token is fetched once and reused
+    (on every new connection) until it is about to expire. A server that refuses it (535)
+    gets one more try with a freshly fetched token; a second refusal is temporary, since the
+    fix (the mailbox's permissions, the app's consent) is the operator's, not the message's.
     """
 
     def __init__(
@@ -172,6 +199,7 @@ class SmtpTransport:
         timeout: float,
         local_hostname: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        oauth2: ClientCredentials | None = None,
     ) -> None:
         if security not in SECURITIES:
             allowed = ", ".join(sorted(SECURITIES))
@@ -182,7 +210,24 @@ class SmtpTransport:
             raise InputError(f"SMTP port {port} is out of range", key="port")
         if timeout <= 0:
             raise InputError(f"SMTP timeout must be positive, not {timeout}", key="timeout")
-        if (username is None) != (password is None):
+        if oauth2 is not None:
+            if not username:
+                raise InputError(
+                    "SMTP XOAUTH2 needs the mailbox to log in as ($STYRHJUL_SMTP_USERNAME)",
+                    key="username",
+                )
+            if password is not None:
+                raise InputError(
+                    "SMTP auth is xoauth2, but a password is set too "
+                    "($STYRHJUL_SMTP_PASSWORD); unset it",
+                    key="password",
+                )
+            if security == "none":
+                raise InputError(
+                    "refusing to send an OAuth2 token unencrypted; use starttls or ssl",
+                    key="security",
+                )
+        elif (username is None) != (password is None):
             raise InputError("SMTP username and password go together", key="username")
         if password is not None and security == "none":
             raise InputError(
@@ -197,6 +242,7 @@ class SmtpTransport:
         self._timeout = timeout
         self._local_hostname = local_hostname
         self._ssl_context = ssl_context
+        self._oauth2 = oauth2
         self._connection: smtplib.SMTP | None = None
 
     @property
@@ -231,12 +277,19 @@ class SmtpTransport:
                 step = "start TLS"
                 connection.starttls(context=context)
                 connection.ehlo()
-            if self._username is not None and self._password is not None:
+            if self._oauth2 is not None and self._username is not None:
+                step = "log in (XOAUTH2)"
+                self._login_xoauth2(connection, self._username, self._oauth2)
+            elif self._username is not None and self._password is not None:
                 step = "log in"
                 connection.login(self._username, self._password)
         except BaseException as error:
             if connection is not None:
                 connection.close()
+            if isinstance(error, DeliveryFailed):  # from the token endpoint
+                raise DeliveryFailed(
+                    f"{self.where}: cannot {step}: {error.reason}", permanent=error.permanent
+                ) from error
             if isinstance(error, smtplib.SMTPResponseException):
                 detail = _reply(error)
             elif isinstance(error, OSError):  # smtplib.SMTPException is an OSError
@@ -247,6 +300,34 @@ class SmtpTransport:
                 f"{self.where}: cannot {step}: {detail}", permanent=False
             ) from error
         return connection
+
+    @staticmethod
+    def _login_xoauth2(
+        connection: smtplib.SMTP, username: str, credentials: ClientCredentials
+    ) -> None:
+        """``AUTH XOAUTH2`` with the cached token; after a 535, once more with a fresh one."""
+        offered = connection.esmtp_features.get("auth", "").upper().split()
+        if "XOAUTH2" not in offered:
+            raise smtplib.SMTPNotSupportedError(
+                f"the server offers no AUTH XOAUTH2 (it offers: {' '.join(offered) or 'none'})"
+            )
+        for fresh in (False, True):
+            if fresh:
+                _forget_token(credentials)
+            initial = xoauth2_string(username, credentials.token())
+
+            # smtplib calls this with no challenge for the initial response; a server that
+            # refuses answers 334 with a JSON error first, to which the client says nothing.
+            def answer(challenge: bytes | None = None, initial: str = initial) -> str:
+                return initial if challenge is None else ""
+
+            try:
+                connection.auth("XOAUTH2", answer)
+            except smtplib.SMTPAuthenticationError as error:
+                if error.smtp_code == 535 and not fresh:
+                    continue
+                raise
+            return
 
     def _ready(self) -> smtplib.SMTP:
         if self._connection is not None:
