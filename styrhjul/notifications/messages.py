@@ -8,6 +8,7 @@ is refused when it is built, naming the field.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, get_args
@@ -29,8 +30,11 @@ def _check_address(address: str, key: str) -> None:
 
 
 def _check_one_line(value: str, key: str) -> None:
-    if "\r" in value or "\n" in value:
-        raise InputError(f"must be a single line: {value!r}", key=key)
+    # Control characters too, not only CR and LF: a title pasted from Word carries its
+    # manual line break, U+000B, which icalendar writes raw into an ATTENDEE's CN, and the
+    # whole ATTENDEE line is then unreadable (icalendar's own parser drops it). Tab is text.
+    if any(unicodedata.category(c) == "Cc" and c != "\t" for c in value):
+        raise InputError(f"must be a single line without control characters: {value!r}", key=key)
 
 
 def require_aware(value: datetime, key: str) -> None:
