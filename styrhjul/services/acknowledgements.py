@@ -9,6 +9,8 @@ sent once. The rektor is not told of what they did themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import ChecklistItem, Instance, OrgUnit
@@ -25,19 +27,29 @@ KEY_PREFIX = "acknowledgement:"
 
 
 def acknowledge(
-    app: App, session: Session, unit: OrgUnit, *, what: str, actor: str, key: str
+    app: App,
+    session: Session,
+    unit: OrgUnit,
+    *,
+    what: str | Mapping[str, str],
+    actor: str,
+    key: str,
 ) -> bool:
     """Enqueue a kvittens of ``what`` to the rektor of ``unit``, in the caller's transaction.
 
-    ``what`` is one Swedish sentence naming what was submitted or done, ``actor`` the
-    e-mail of who did it (or ``system``), ``key`` what makes it unique (the same key never
-    sends twice). Returns False when nothing was enqueued: the unit has no rektor (an area,
-    a group), the rektor is the actor, or the key was used before.
+    ``what`` is one Swedish sentence naming what was submitted or done, or that sentence
+    per locale (``{"sv": ..., "en": ...}``; the rektor's own language is used, Swedish if
+    it is missing); ``actor`` the e-mail of who did it (or ``system``), ``key`` what makes it
+    unique (the same key never sends twice). Returns False when nothing was enqueued: the
+    unit has no rektor (an area, a group), the rektor is the actor, or the key was used
+    before.
     """
     today = app.clock.today()
     rector = holder_over(session, unit, RECTOR, today)
     if rector is None or rector.email == actor.strip().lower():
         return False
+    if not isinstance(what, str):
+        what = what.get(rector.locale, what["sv"])
     return enqueue_notice(
         app,
         session,
@@ -61,7 +73,10 @@ def acknowledge_step_done(
         app,
         session,
         instance.unit,
-        what=f"Steget ”{item.title}” i {instance.title} är klart.",
+        what={
+            "sv": f"Steget ”{item.title}” i {instance.title} är klart.",
+            "en": f"The step “{item.title}” in {instance.title} is done.",
+        },
         actor=actor,
         key=f"step-done:{item.id}",
     )

@@ -2,7 +2,8 @@
 
 Each use case is one transaction on the generic instance machinery
 (:mod:`styrhjul.services.instances`) plus what only a dialog has: minutes and agreements
-when held, updated invites when moved or cancelled. Ticking steps and agreements is
+when held (and a message to each agreement owner listing their agreed actions), updated
+invites when moved or cancelled. Ticking steps and agreements is
 generic and lives there.
 """
 
@@ -33,7 +34,7 @@ from styrhjul.services.instances import (
     redate_step,
     require_runner,
 )
-from styrhjul.services.invites import enqueue_meeting_notice
+from styrhjul.services.invites import enqueue_agreed_actions, enqueue_meeting_notice
 from styrhjul.services.org import person_by_email
 from styrhjul.services.schedule import step_times
 from styrhjul.vocabulary import SYSTEM
@@ -90,6 +91,7 @@ def hold(
         if dialog.agreements:
             state = fire(app, session, dialog, "follow_up", SYSTEM, "agreements recorded")
             steer_planned_rounds(app, session, dialog)
+            enqueue_agreed_actions(app, session, dialog)
         return state
 
 

@@ -176,7 +176,12 @@ def _notify_assignee(
             report.stale_reminders.append(step_id)
             return
         enqueue_notice(
-            app, session, kind, item.assignee, key=_key(kind, item), step=step_notice(app, item)
+            app,
+            session,
+            kind,
+            item.assignee,
+            key=_key(kind, item),
+            step=step_notice(app, item, locale=item.assignee.locale),
         )
     (report.reminded if kind == REMINDER else report.overdue).append(step_id)
 
@@ -208,6 +213,7 @@ def _escalate(
             item,
             level=new_level,
             previous=chain[0].title if new_level == 2 and chain[0] is not None else "",
+            locale=recipient.locale if recipient is not None else "sv",
         )
         if recipient is not None:
             enqueue_notice(

@@ -1,7 +1,8 @@
 """Meeting notices for dialogs: what an invite, an update or a cancellation contains.
 
 The dialog's UID never changes; its SEQUENCE rises with every change. Each recipient gets
-their own message (their own checklist items first), each with its own idempotency key,
+their own message (their own checklist items first, the text in their own language; the
+calendar entry's summary stays Swedish), each with its own idempotency key,
 so a failing address never holds back the others and no change is announced twice.
 """
 
@@ -12,7 +13,9 @@ from sqlalchemy.orm import Session
 from styrhjul.db.models import Dialog
 from styrhjul.notifications.compose import KIND_BY_METHOD, compose_invite
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Method, Party
+from styrhjul.notifications.notices import HELD, AgreedAction, HeldDialog
 from styrhjul.services.context import App
+from styrhjul.services.notices import enqueue_notice
 from styrhjul.services.outbox import enqueue
 
 
@@ -70,8 +73,43 @@ def enqueue_meeting_notice(
         )
         key = f"meeting:{dialog.ical_uid}:{dialog.ical_sequence}:{method}:{person.email}"
         message = compose_invite(
-            invite, party, sender=app.sender, key=key, stamp=now, renderer=app.renderer
+            invite,
+            party,
+            sender=app.sender,
+            key=key,
+            stamp=now,
+            renderer=app.renderer,
+            locale=person.locale,
         )
         if enqueue(session, now, key=key, kind=KIND_BY_METHOD[method], message=message):
+            count += 1
+    return count
+
+
+def enqueue_agreed_actions(app: App, session: Session, dialog: Dialog) -> int:
+    """After a dialog is held: one message per agreement owner, their own actions first.
+
+    Written in the transaction that records the hold, keyed ``held:<dialog>:<owner>``, so a
+    dialog's agreements are announced once to each owner. Plain mail: the meeting is over,
+    so there is nothing for a calendar to act on.
+    """
+    tz = app.clock.tz
+    actions = [
+        (agreement.owner, AgreedAction(agreement.text, agreement.owner.title, agreement.due_on))
+        for agreement in sorted(dialog.agreements, key=lambda a: a.position)
+    ]
+    owners = {owner.id: owner for owner, _ in actions}
+    count = 0
+    for owner in owners.values():
+        held = HeldDialog(
+            reference=f"dialog {dialog.id}",
+            title=dialog.title,
+            unit=dialog.unit.name,
+            held_at=dialog.starts_at.astimezone(tz),
+            own=tuple(action for person, action in actions if person.id == owner.id),
+            others=tuple(action for person, action in actions if person.id != owner.id),
+        )
+        key = f"held:{dialog.id}:{owner.email}"
+        if enqueue_notice(app, session, HELD, owner, key=key, held=held):
             count += 1
     return count

@@ -5,7 +5,8 @@ agenda: sending it (``send_agenda``) mails every member, the chair and the secre
 calendar invitation whose description is the agenda. Moving the meeting afterwards sends
 an update (same UID, higher SEQUENCE), cancelling it a cancellation. Before the agenda
 went out nobody was invited, so nothing is sent. One message per recipient, each with its
-own idempotency key, as for dialogs (:mod:`styrhjul.services.invites`).
+own idempotency key, as for dialogs (:mod:`styrhjul.services.invites`). The mail text is
+in each recipient's language; the calendar entry, one for everyone, keeps the Swedish agenda.
 """
 
 from __future__ import annotations
@@ -80,7 +81,13 @@ def enqueue_meeting_notice(
     for person, party in parties:
         key = f"meeting:{meeting.ical_uid}:{meeting.ical_sequence}:{method}:{person.email}"
         message = compose_invite(
-            invite, party, sender=app.sender, key=key, stamp=now, renderer=app.renderer
+            invite,
+            party,
+            sender=app.sender,
+            key=key,
+            stamp=now,
+            renderer=app.renderer,
+            locale=person.locale,
         )
         if enqueue(session, now, key=key, kind=KIND_BY_METHOD[method], message=message):
             count += 1

@@ -19,8 +19,8 @@ from styrhjul.notifications.notices import StepNotice
 from styrhjul.services.context import App
 from styrhjul.services.outbox import enqueue
 
-UNASSIGNED = "ingen ansvarig ({role})"
-"""How a notice names the assignee of a step that nobody holds."""
+UNASSIGNED = {"sv": "ingen ansvarig ({role})", "en": "nobody ({role})"}
+"""How a notice names the assignee of a step that nobody holds, per locale."""
 
 
 def party(person: Person) -> Party:
@@ -31,7 +31,10 @@ def party(person: Person) -> Party:
 def enqueue_notice(
     app: App, session: Session, kind: str, to: Person, *, key: str, **context: Any
 ) -> bool:
-    """Render template ``kind`` for ``to`` and add it to the outbox; False if ``key`` is known."""
+    """Render template ``kind`` for ``to`` and add it to the outbox; False if ``key`` is known.
+
+    The message is in ``to``'s language (``person.locale``).
+    """
     now = app.clock.now()
     message = compose_notice(
         kind,
@@ -40,13 +43,16 @@ def enqueue_notice(
         key=key,
         stamp=now,
         renderer=app.renderer,
+        locale=to.locale,
         **context,
     )
     return enqueue(session, now, key=key, kind=kind, message=message)
 
 
-def step_notice(app: App, item: ChecklistItem, *, level: int = 0, previous: str = "") -> StepNotice:
-    """What a notice about ``item`` says, as of the clock's today."""
+def step_notice(
+    app: App, item: ChecklistItem, *, level: int = 0, previous: str = "", locale: str = "sv"
+) -> StepNotice:
+    """What a notice about ``item`` says, as of the clock's today, to a reader of ``locale``."""
     instance = item.instance
     tz = app.clock.tz
     days = max(
@@ -60,7 +66,9 @@ def step_notice(app: App, item: ChecklistItem, *, level: int = 0, previous: str 
         instance_title=instance.title,
         unit=instance.unit.name,
         assignee=(
-            item.assignee.title if item.assignee else UNASSIGNED.format(role=item.assignee_role)
+            item.assignee.title
+            if item.assignee
+            else UNASSIGNED.get(locale, UNASSIGNED["sv"]).format(role=item.assignee_role)
         ),
         days_overdue=days,
         level=level,

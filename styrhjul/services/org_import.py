@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment, UnitCycle
 from styrhjul.engine.definition import MonthDay
 from styrhjul.errors import DefinitionError
+from styrhjul.notifications.render import DEFAULT_LOCALE, LOCALES
 from styrhjul.services.context import App
 from styrhjul.services.org import forget_roles
 from styrhjul.validation import EMAIL_PATTERN, Source, StrictModel, read_toml, validate
@@ -39,6 +40,8 @@ class _UnitRow(StrictModel):
 class _PersonRow(StrictModel):
     email: Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254)]
     title: Annotated[str, Field(min_length=1, max_length=200)]
+    locale: str = DEFAULT_LOCALE
+    """The language of the person's messages (see ``notifications.render.LOCALES``)."""
 
 
 class _RoleRow(StrictModel):
@@ -156,6 +159,12 @@ def _check_roles(
     for i, person in enumerate(spec.person):
         if person.email.lower() in emails:
             raise fail(("person", i, "email"), f"person {person.email!r} is defined twice")
+        if person.locale not in LOCALES:
+            raise fail(
+                ("person", i, "locale"),
+                f"person {person.email!r}: unknown locale {person.locale!r};"
+                f" expected one of {', '.join(LOCALES)}",
+            )
         emails.add(person.email.lower())
     for i, role in enumerate(spec.role):
         if role.person.lower() not in emails:
@@ -175,7 +184,8 @@ def _check_roles(
 def import_organisation(app: App, path: Path) -> ImportSummary:
     """Add or update the units, people and role assignments of an organisation file.
 
-    Running it again changes nothing; a changed name, parent, title or end date is updated.
+    Running it again changes nothing; a changed name, parent, title, locale or end date is
+    updated.
     Nothing is written unless the whole file is valid.
     """
     levels = {
@@ -261,11 +271,13 @@ def _upsert_people(session: Session, rows: list[_PersonRow]) -> tuple[dict[str, 
     for row in rows:
         person = people.get(row.email.lower())
         if person is None:
-            person = people[row.email.lower()] = Person(email=row.email.lower(), title=row.title)
+            person = people[row.email.lower()] = Person(
+                email=row.email.lower(), title=row.title, locale=row.locale
+            )
             session.add(person)
             added += 1
-        elif person.title != row.title:
-            person.title = row.title
+        elif (person.title, person.locale) != (row.title, row.locale):
+            person.title, person.locale = row.title, row.locale
             updated += 1
     session.flush()
     return people, added, updated
