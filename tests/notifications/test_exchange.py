@@ -1,0 +1,422 @@
+"""The exchange transport against a fake EWS server on loopback (tests/notifications/ews_fake.py).
+
+No Exchange server is reachable here: exchangelib talks real HTTP to a server that answers
+EWS SOAP as the schema defines. Basic and OAuth2 bearer logins are tested; NTLM is not (its
+handshake is not faked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from ews_fake import EwsFake, Item
+from support import CONTROLLER, DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite
+
+from styrhjul.clock import STOCKHOLM
+from styrhjul.errors import DeliveryFailed, InputError
+from styrhjul.notifications.compose import compose_invite, message_id_for
+from styrhjul.notifications.exchange import ExchangeTransport
+from styrhjul.notifications.messages import MeetingInvite
+from styrhjul.notifications.oauth2 import ClientCredentials
+from styrhjul.notifications.render import Renderer
+
+USER, PASSWORD = "svc-styrhjul", "hemligt-lösen"
+UID = make_invite().uid
+
+
+@pytest.fixture
+def fake() -> Iterator[EwsFake]:
+    with EwsFake(users={USER: PASSWORD}) as server:
+        yield server
+
+
+def transport(fake: EwsFake, **changes: Any) -> ExchangeTransport:
+    arguments: dict[str, Any] = {
+        "endpoint": fake.url,
+        "auth": "basic",
+        "username": USER,
+        "password": PASSWORD,
+        "oauth2": None,
+        "sender": SENDER.address,
+        "verify_tls": True,
+        "meetings": True,
+        "timeout": 5.0,
+    }
+    arguments.update(changes)
+    return ExchangeTransport(**arguments)
+
+
+def notice(key: str = "reminder:1") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = SENDER.address
+    message["To"] = PRINCIPAL.email
+    message["Subject"] = "Påminnelse: Skicka budgetunderlag"
+    message["Message-ID"] = message_id_for(key, SENDER.domain)
+    message.set_content("Hej!\nBudgetunderlaget ska vara inskickat på måndag.\n")
+    message.add_alternative(
+        "<p>Hej!</p><p>Budgetunderlaget ska vara inskickat.</p>", subtype="html"
+    )
+    return message
+
+
+def invite_mail(renderer: Renderer, invite: MeetingInvite, key: str) -> EmailMessage:
+    return compose_invite(invite, PRINCIPAL, sender=SENDER, key=key, stamp=STAMP, renderer=renderer)
+
+
+def calendar(fake: EwsFake) -> list[Item]:
+    return fake.folder(DIRECTOR.email, "calendar")
+
+
+def start_of(item: Item) -> dt.datetime:
+    return dt.datetime.fromisoformat(item.props["Start"])
+
+
+# --- plain notices ------------------------------------------------------------------------
+
+
+def test_notice_lands_in_sent_items_with_its_message_id(fake: EwsFake) -> None:
+    message = notice()
+    exchange = transport(fake)
+    exchange.send(message)
+    sent = fake.folder(SENDER.address, "sentitems")
+    assert len(sent) == 1
+    assert sent[0].props["InternetMessageId"] == message["Message-ID"]
+    assert sent[0].props["Subject"] == "Påminnelse: Skicka budgetunderlag"
+    assert sent[0].to == [PRINCIPAL.email]
+    assert [(o.kind, o.recipients) for o in fake.outgoing] == [("message", [PRINCIPAL.email])]
+    # Logged in as the service account, the sender's own mailbox was addressed explicitly.
+    assert fake.requests[0][1].startswith("Basic ")
+
+
+def test_a_resend_finds_the_message_in_sent_items_and_sends_nothing(fake: EwsFake) -> None:
+    transport(fake).send(notice())
+    again = transport(fake)  # as after a restart: nothing remembered in memory
+    again.send(notice())
+    assert len(fake.folder(SENDER.address, "sentitems")) == 1
+    assert len(fake.outgoing) == 1
+    assert [op for op, _ in fake.requests].count("CreateItem") == 1
+    # another key is another message
+    again.send(notice("reminder:2"))
+    assert len(fake.outgoing) == 2
+
+
+def test_invite_without_meetings_is_sent_as_its_mime(fake: EwsFake, renderer: Renderer) -> None:
+    message = invite_mail(renderer, make_invite(), "invite:12:0:rektor")
+    exchange = transport(fake, meetings=False)
+    exchange.send(message)
+    exchange.send(message)
+    sent = fake.folder(SENDER.address, "sentitems")
+    assert len(sent) == 1
+    assert sent[0].mime is not None
+    assert b"text/calendar; method=REQUEST" in sent[0].mime.replace(b'"', b"")
+    assert sent[0].props["InternetMessageId"] == message["Message-ID"]
+    assert calendar(fake) == []
+
+
+# --- meetings -----------------------------------------------------------------------------
+
+
+def test_invite_makes_one_meeting_in_the_organizers_calendar(
+    fake: EwsFake, renderer: Renderer
+) -> None:
+    invite = make_invite(attendees=(DIRECTOR, PRINCIPAL, CONTROLLER))
+    transport(fake).send(invite_mail(renderer, invite, "invite:12:0:rektor"))
+    (item,) = calendar(fake)
+    assert item.kind == "CalendarItem"
+    assert item.extended["StyrhjulICalUid"] == UID
+    assert item.extended["StyrhjulICalSequence"] == "0"
+    assert item.required == [PRINCIPAL.email]  # the organiser (CHAIR) is not an attendee
+    assert item.optional == [CONTROLLER.email]
+    assert item.props["Subject"] == "Budgetdialog, Västra skolan"
+    assert item.props["Location"] == "Stadshuset, rum Kärnan"
+    assert "Budgetdialog" in item.props["Body"]
+    assert start_of(item) == dt.datetime(2026, 10, 6, 9, 0, tzinfo=STOCKHOLM)
+    assert dt.datetime.fromisoformat(item.props["End"]) == invite.end
+    assert [(o.kind, o.sender) for o in fake.outgoing] == [("meeting-request", DIRECTOR.email)]
+    assert fake.folder(SENDER.address, "sentitems") == []
+
+
+def test_the_same_request_twice_gives_one_meeting(fake: EwsFake, renderer: Renderer) -> None:
+    message = invite_mail(renderer, make_invite(), "invite:12:0:rektor")
+    transport(fake).send(message)
+    transport(fake).send(message)  # a retry after a crash, or the next attendee's copy
+    assert len(calendar(fake)) == 1
+    assert len(fake.outgoing) == 1
+    operations = [op for op, _ in fake.requests]
+    assert operations.count("CreateItem") == 1
+    assert "UpdateItem" not in operations
+
+
+def test_a_higher_sequence_moves_the_same_meeting(fake: EwsFake, renderer: Renderer) -> None:
+    exchange = transport(fake)
+    exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
+    first_id = calendar(fake)[0].item_id
+    moved = make_invite(
+        sequence=1,
+        start=dt.datetime(2026, 10, 8, 13, 0, tzinfo=STOCKHOLM),
+        end=dt.datetime(2026, 10, 8, 14, 30, tzinfo=STOCKHOLM),
+        location="Västra skolan, konferensrummet",
+    )
+    exchange.send(invite_mail(renderer, moved, "invite:12:1:rektor"))
+    (item,) = calendar(fake)
+    assert item.item_id == first_id
+    assert start_of(item) == moved.start
+    assert item.props["Location"] == "Västra skolan, konferensrummet"
+    assert item.extended["StyrhjulICalSequence"] == "1"
+    assert [o.kind for o in fake.outgoing] == ["meeting-request", "meeting-request"]
+    # the older request arriving late changes nothing
+    exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
+    assert start_of(calendar(fake)[0]) == moved.start
+    assert len(fake.outgoing) == 2
+
+
+def test_an_update_of_an_unknown_uid_makes_the_meeting(
+    fake: EwsFake, renderer: Renderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport(fake).send(invite_mail(renderer, make_invite(sequence=2), "invite:12:2:rektor"))
+    (item,) = calendar(fake)
+    assert item.extended["StyrhjulICalSequence"] == "2"
+    assert f"unknown UID {UID}" in caplog.text
+
+
+def test_cancel_cancels_the_meeting(fake: EwsFake, renderer: Renderer) -> None:
+    exchange = transport(fake)
+    exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
+    made = calendar(fake)[0]
+    cancel = make_invite(method="CANCEL", sequence=1, reason="Dialogen flyttas till våren.")
+    exchange.send(invite_mail(renderer, cancel, "cancel:12:1:rektor"))
+    assert calendar(fake) == []
+    (gone,) = fake.folder(DIRECTOR.email, "deleteditems")
+    assert gone.item_id == made.item_id
+    assert gone.cancelled
+    assert [o.kind for o in fake.outgoing] == ["meeting-request", "meeting-cancellation"]
+    assert fake.outgoing[-1].recipients == [PRINCIPAL.email]
+
+
+def test_cancel_of_an_unknown_uid_does_nothing_and_says_so(
+    fake: EwsFake, renderer: Renderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    cancel = make_invite(method="CANCEL", sequence=1)
+    exchange = transport(fake)
+    exchange.send(invite_mail(renderer, cancel, "cancel:12:1:rektor"))
+    exchange.send(invite_mail(renderer, cancel, "cancel:12:1:rektor"))
+    assert fake.outgoing == []
+    assert calendar(fake) == []
+    assert f"no meeting with UID {UID} in {DIRECTOR.email}'s calendar" in caplog.text
+
+
+def test_the_organizer_is_impersonated(fake: EwsFake, renderer: Renderer) -> None:
+    seen: list[bytes] = []
+    handle = fake.handle
+
+    def spy(authorization: str, data: bytes) -> tuple[int, bytes]:
+        seen.append(data)
+        return handle(authorization, data)
+
+    fake.handle = spy  # type: ignore[method-assign]
+    transport(fake).send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
+    creates = [data for data in seen if b"CreateItem" in data]
+    assert len(creates) == 1
+    assert b"ExchangeImpersonation" in creates[0]
+    assert DIRECTOR.email.encode() in creates[0]
+
+
+# --- failures -----------------------------------------------------------------------------
+
+
+def test_wrong_password_is_permanent_and_quick(fake: EwsFake) -> None:
+    began = time.monotonic()
+    with pytest.raises(DeliveryFailed) as caught:
+        transport(fake, password="fel").send(notice())
+    assert time.monotonic() - began < 2
+    assert caught.value.permanent
+    assert fake.url in caught.value.reason
+    assert "UnauthorizedError" in caught.value.reason
+    assert fake.outgoing == []
+
+
+def test_a_401_during_a_send_is_permanent_and_quick(fake: EwsFake) -> None:
+    exchange = transport(fake)
+    exchange.send(notice("reminder:1"))
+    fake.fail_next("401", times=100)
+    began = time.monotonic()
+    with pytest.raises(DeliveryFailed) as caught:
+        exchange.send(notice("reminder:2"))
+    assert time.monotonic() - began < 2
+    assert caught.value.permanent
+    assert len(fake.outgoing) == 1
+
+
+@pytest.mark.parametrize("kind", ["500", "busy"])
+def test_server_errors_are_temporary_and_the_retry_sends_once(
+    fake: EwsFake, renderer: Renderer, kind: str
+) -> None:
+    exchange = transport(fake)
+    exchange.send(notice("reminder:1"))  # connected, version known
+    message = invite_mail(renderer, make_invite(), "invite:12:0:rektor")
+    fake.fail_next(kind)
+    began = time.monotonic()
+    with pytest.raises(DeliveryFailed) as caught:
+        exchange.send(message)
+    assert time.monotonic() - began < 2
+    assert not caught.value.permanent
+    assert ("ErrorServerBusy" if kind == "busy" else "500") in caught.value.reason
+    exchange.send(message)  # the outbox's retry
+    assert len(calendar(fake)) == 1
+
+
+def test_an_unreachable_server_is_temporary() -> None:
+    with EwsFake(users={USER: PASSWORD}) as server:
+        url = server.url
+    exchange = ExchangeTransport(
+        endpoint=url,
+        auth="basic",
+        username=USER,
+        password=PASSWORD,
+        oauth2=None,
+        sender=SENDER.address,
+        timeout=2.0,
+    )
+    with pytest.raises(DeliveryFailed) as caught:
+        exchange.send(notice())
+    assert not caught.value.permanent
+
+
+def test_settings_are_checked_up_front(fake: EwsFake) -> None:
+    with pytest.raises(InputError, match="STYRHJUL_EXCHANGE_USERNAME"):
+        transport(fake, username=None)
+    with pytest.raises(InputError, match=r"\[mail.oauth2\]"):
+        transport(fake, auth="oauth2", username=None, password=None)
+    with pytest.raises(InputError, match="unknown Exchange auth 'kerberos'"):
+        transport(fake, auth="kerberos")
+
+
+# --- OAuth2 -------------------------------------------------------------------------------
+
+
+class TokenEndpoint:
+    """A loopback OAuth2 token endpoint answering the client-credentials grant."""
+
+    def __init__(self) -> None:
+        self.forms: list[dict[str, list[str]]] = []
+        self.issued = 0
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = parse_qs(self.rfile.read(length).decode())
+                endpoint.forms.append(form)
+                endpoint.issued += 1
+                answer = {
+                    "access_token": f"token-{endpoint.issued}",
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                }
+                body = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/tenant/oauth2/v2.0/token"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_oauth2_sends_the_fetched_token_as_bearer(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests-oauthlib refuses plain http; the fake serves http on loopback only.
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    endpoint = TokenEndpoint()
+    now = [STAMP]
+    try:
+        with EwsFake(tokens={"token-1", "token-2"}) as server:
+            client = ClientCredentials(
+                token_url=endpoint.url,
+                client_id="styrhjul-app",
+                client_secret="s3cret",
+                scope="https://exchange.skola.test/.default",
+                now=lambda: now[0],
+            )
+            exchange = ExchangeTransport(
+                endpoint=server.url,
+                auth="oauth2",
+                username=None,
+                password=None,
+                oauth2=client,
+                sender=SENDER.address,
+                timeout=5.0,
+            )
+            exchange.send(notice())
+            exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
+            assert {auth for _, auth in server.requests} == {"Bearer token-1"}
+            assert endpoint.forms[0]["grant_type"] == ["client_credentials"]
+            assert endpoint.forms[0]["client_id"] == ["styrhjul-app"]
+            assert len(server.folder(SENDER.address, "sentitems")) == 1
+            assert len(server.folder(DIRECTOR.email, "calendar")) == 1
+
+            now[0] = STAMP + dt.timedelta(hours=2)  # the first token has expired
+            exchange.send(notice("reminder:2"))
+            assert server.requests[-1][1] == "Bearer token-2"
+            assert endpoint.issued == 2
+            exchange.close()
+    finally:
+        endpoint.stop()
+
+
+def test_oauth2_token_refused_by_exchange_is_permanent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    endpoint = TokenEndpoint()
+    try:
+        with EwsFake(tokens={"some-other-token"}) as server:
+            client = ClientCredentials(
+                token_url=endpoint.url,
+                client_id="styrhjul-app",
+                client_secret="s3cret",
+                scope="x",
+                now=lambda: STAMP,
+            )
+            exchange = ExchangeTransport(
+                endpoint=server.url,
+                auth="oauth2",
+                username=None,
+                password=None,
+                oauth2=client,
+                sender=SENDER.address,
+                timeout=5.0,
+            )
+            with pytest.raises(DeliveryFailed) as caught:
+                exchange.send(notice())
+            assert caught.value.permanent
+    finally:
+        endpoint.stop()
+
+
+def test_close_then_send_again(fake: EwsFake) -> None:
+    exchange = transport(fake)
+    exchange.send(notice("reminder:1"))
+    exchange.close()
+    exchange.send(notice("reminder:2"))
+    assert len(fake.outgoing) == 2
