@@ -41,6 +41,7 @@ test: install
 ## bench/results/. Minutes, not seconds: not part of `make test`.
 bench: install
 	$(BIN)/python bench/plan_year.py
+	$(BIN)/python bench/outbox_drain.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,238 @@
+"""Benchmark: a burst of queued messages drains from the outbox to an SMTP server.
+
+Usage: ``python bench/outbox_drain.py [--messages 10000] [--runs 3] [--quick] [--out FILE]``.
+
+Invites are composed once per recipient through the real composer (text, HTML, the
+calendar part and the attachment; about 9 KB each). Each run enqueues them into a fresh
+SQLite database (in batches of 500 per transaction, as a yearly plan does) and drains them
+with the real :func:`~styrhjul.services.outbox.dispatch` through :class:`SmtpTransport` to
+an aiosmtpd server on loopback, in a thread of this process, that counts what it receives.
+The floor is the same bytes sent with smtplib in a loop over one connection: what is left
+between the two is the outbox's own cost (claim, parse, mark sent: two commits a message).
+Reports the median, min and max over the runs, the rates and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import smtplib
+import socket
+import statistics
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServer  # noqa: N811 - beside smtplib.SMTP
+from aiosmtpd.smtp import Envelope, Session
+from sqlalchemy import func, select
+
+from styrhjul.clock import STOCKHOLM, FixedClock
+from styrhjul.config import load_settings
+from styrhjul.db.migrate import upgrade
+from styrhjul.db.models import OutboxMessage
+from styrhjul.notifications.compose import compose_invite
+from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party, Sender
+from styrhjul.notifications.render import Renderer
+from styrhjul.notifications.transports import SmtpTransport
+from styrhjul.services.outbox import dispatch, enqueue
+from styrhjul.wiring import build
+
+NOW = datetime(2026, 9, 1, 9, 0, tzinfo=STOCKHOLM)
+FULL = 10_000
+QUICK = 200
+BATCH = 500
+SENDER = Sender("styrhjul@skola.example.se")
+DIRECTOR = Party("ud@skola.example.se", "Utbildningsdirektör", "CHAIR")
+
+
+class Counter:
+    """An aiosmtpd handler that counts accepted messages and their bytes, keeping nothing."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+        self.size = 0
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd finds hooks by this name
+        self, server: SMTPServer, session: Session, envelope: Envelope
+    ) -> str:
+        self.messages += 1
+        self.size += len(envelope.original_content or b"")
+        return "250 OK"
+
+
+class SocketController(Controller):
+    """A Controller serving on a socket bound here: aiosmtpd cannot bind port 0 itself."""
+
+    def __init__(self, handler: Counter, sock: socket.socket, **kwargs: Any) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1], **kwargs)
+        self._sock = sock
+
+    def _create_server(self) -> Any:  # aiosmtpd 1.4's hook; the public API takes no socket
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+
+def start_server() -> tuple[SocketController, Counter]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    handler = Counter()
+    # the default message size limit (32 MiB) is ample; a fresh loop per server
+    controller = SocketController(handler, sock, ready_timeout=5.0, loop=asyncio.new_event_loop())
+    controller.start()
+    return controller, handler
+
+
+def invites(count: int) -> list[tuple[str, EmailMessage]]:
+    """One invite per recipient, each to its own dialog, composed by the real composer."""
+    renderer = Renderer()
+    composed = []
+    start = NOW + timedelta(days=35)
+    for number in range(count):
+        recipient = Party(f"rektor.{number}@skola.example.se", f"Rektor, Skola {number}")
+        checklist = (
+            ChecklistLine("Läs verksamhetsplanen", DIRECTOR.title, date(2026, 10, 5), True, False),
+            ChecklistLine(
+                "Skicka kvalitetsrapporten", recipient.title, date(2026, 9, 28), True, True
+            ),
+            ChecklistLine("Förbered frågor", recipient.title, date(2026, 10, 2), False, True),
+        )
+        invite = MeetingInvite(
+            uid=f"dialog-{number}@styrhjul.skola.example.se",
+            sequence=0,
+            method="REQUEST",
+            summary=f"Dialog om kvalitet, Skola {number}",
+            description="Genomgång av kvalitetsrapporten och läget i åtgärderna.",
+            location="Stadshuset, rum 412",
+            start=start + timedelta(minutes=90 * (number % 5)),
+            end=start + timedelta(minutes=90 * (number % 5) + 75),
+            organizer=Party(DIRECTOR.email, DIRECTOR.title),
+            attendees=(DIRECTOR, recipient),
+            checklist=checklist,
+            reference=f"dialog {number}",
+        )
+        key = f"invite:dialog-{number}:0:{recipient.email}"
+        message = compose_invite(
+            invite, recipient, sender=SENDER, key=key, stamp=NOW, renderer=renderer
+        )
+        composed.append((key, message))
+    return composed
+
+
+def one_run(composed: list[tuple[str, EmailMessage]], folder: Path) -> dict[str, float]:
+    url = f"sqlite:///{folder / 'bench.db'}"
+    config = folder / "config.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n[mail]\ntransport = "console"\n')
+    upgrade(url)
+    settings = load_settings(config, environ={})
+    controller, handler = start_server()
+    transport = SmtpTransport(
+        "127.0.0.1",
+        controller.port,
+        security="none",
+        username=None,
+        password=None,
+        timeout=30.0,
+        local_hostname="styrhjul.bench",
+    )
+    app = build(settings, clock=FixedClock(NOW), transport=transport)
+    try:
+        began = time.perf_counter()
+        for offset in range(0, len(composed), BATCH):
+            with app.db.session() as session:
+                for key, message in composed[offset : offset + BATCH]:
+                    enqueue(session, NOW, key=key, kind="invite", message=message)
+        enqueued = time.perf_counter() - began
+        began = time.perf_counter()
+        report = dispatch(app, limit=len(composed) + 1)
+        drained = time.perf_counter() - began
+        transport.close()
+        with app.db.session() as session:
+            payloads = list(session.scalars(select(OutboxMessage.payload)))
+            sent = session.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
+        assert report.sent == sent == handler.messages == len(composed), (report, sent)
+        received = handler.size
+
+        # The floor: the same bytes over one connection, smtplib in a loop.
+        recipients = [str(message["To"].addresses[0].addr_spec) for _, message in composed]
+        before = handler.messages
+        began = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", controller.port, "styrhjul.bench", timeout=30) as smtp:
+            for payload, recipient in zip(payloads, recipients, strict=True):
+                smtp.sendmail(SENDER.address, [recipient], payload)
+        floor = time.perf_counter() - began
+        assert handler.messages - before == len(composed)
+    finally:
+        app.close()
+        controller.stop()
+    return {
+        "enqueue": enqueued,
+        "drain": drained,
+        "floor": floor,
+        "mean_bytes": received / len(composed),
+    }
+
+
+def summary(seconds: list[float], count: int) -> dict[str, float]:
+    median = statistics.median(seconds)
+    return {
+        "median_s": median,
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+        "rate_per_s": count / median,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=FULL)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK} messages, one run")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/outbox_drain.json"))
+    args = parser.parse_args(argv)
+    count = QUICK if args.quick else args.messages
+    runs = 1 if args.quick else args.runs
+
+    began = time.perf_counter()
+    composed = invites(count)
+    composing = time.perf_counter() - began
+    samples = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
+            samples.append(one_run(composed, Path(folder)))
+    drain = summary([s["drain"] for s in samples], count)
+    floor = summary([s["floor"] for s in samples], count)
+    enqueued = summary([s["enqueue"] for s in samples], count)
+    result = {
+        "workload": "outbox_drain",
+        "messages": count,
+        "runs": runs,
+        "mean_message_bytes": round(samples[0]["mean_bytes"]),
+        "compose_rate_per_s": count / composing,
+        "enqueue": enqueued,
+        "dispatch": drain,
+        "smtplib_floor": floor,
+        "ratio_floor_to_dispatch": floor["rate_per_s"] / drain["rate_per_s"],
+        **{key: drain[key] for key in ("median_s", "min_s", "max_s", "rate_per_s")},
+    }
+    print(
+        f"outbox drain, {count} messages of {result['mean_message_bytes']} bytes, {runs} runs:\n"
+        f"  dispatch() -> SMTP: median {drain['median_s']:.2f} s"
+        f" (min {drain['min_s']:.2f}, max {drain['max_s']:.2f}), {drain['rate_per_s']:.0f} msg/s\n"
+        f"  smtplib floor:      median {floor['median_s']:.2f} s"
+        f" (min {floor['min_s']:.2f}, max {floor['max_s']:.2f}), {floor['rate_per_s']:.0f} msg/s\n"
+        f"  floor / dispatch:   {result['ratio_floor_to_dispatch']:.2f}x\n"
+        f"  enqueue: {enqueued['rate_per_s']:.0f} msg/s; compose: {count / composing:.0f} msg/s"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps([result], indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
