@@ -14,20 +14,23 @@ import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from ews_fake import EwsFake, Item
-from support import CONTROLLER, DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite
+from support import CONTROLLER, DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite, write_config
 
 from styrhjul.clock import STOCKHOLM
+from styrhjul.config import load_settings
 from styrhjul.errors import DeliveryFailed, InputError
 from styrhjul.notifications.compose import compose_invite, message_id_for
 from styrhjul.notifications.exchange import ExchangeTransport
 from styrhjul.notifications.messages import MeetingInvite
 from styrhjul.notifications.oauth2 import ClientCredentials
 from styrhjul.notifications.render import Renderer
+from styrhjul.wiring import build_transport
 
 USER, PASSWORD = "svc-styrhjul", "hemligt-lösen"
 UID = make_invite().uid
@@ -420,3 +423,30 @@ def test_close_then_send_again(fake: EwsFake) -> None:
     exchange.close()
     exchange.send(notice("reminder:2"))
     assert len(fake.outgoing) == 2
+
+
+def test_config_builds_the_transport_that_sends(fake: EwsFake, tmp_path: Path) -> None:
+    extra = (
+        f'from_address = "{SENDER.address}"\n\n'
+        f'[mail.exchange]\nservice_endpoint = "{fake.url}"\nauth = "basic"\n'
+        "timeout_seconds = 5\n"
+    )
+    path = write_config(tmp_path, "sqlite:///styrhjul.db", extra, transport="exchange")
+    environ = {"STYRHJUL_EXCHANGE_USERNAME": USER, "STYRHJUL_EXCHANGE_PASSWORD": PASSWORD}
+    exchange = build_transport(load_settings(path, environ))
+    assert isinstance(exchange, ExchangeTransport)
+    exchange.send(notice())
+    assert len(fake.folder(SENDER.address, "sentitems")) == 1
+
+
+def test_a_calendar_part_that_is_no_request_or_cancel_is_refused(fake: EwsFake) -> None:
+    message = notice()
+    message.add_attachment(
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\nEND:VCALENDAR\r\n",
+        maintype="text",
+        subtype="calendar",
+    )
+    with pytest.raises(DeliveryFailed, match="METHOD PUBLISH is not REQUEST or CANCEL") as caught:
+        transport(fake).send(message)
+    assert caught.value.permanent
+    assert fake.requests == []
