@@ -114,4 +114,5 @@ for (const path of files) {
   failed ||= result.errors.length > 0;
   console.log(JSON.stringify(result));
 }
-process.exit(failed ? 1 : 0);
+// exitCode, not exit(): exit() would cut off output still queued for a pipe (64 KiB)
+process.exitCode = failed ? 1 : 0;
