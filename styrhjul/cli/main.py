@@ -20,6 +20,7 @@ from styrhjul.cli.assignments import assignments_group
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
 from styrhjul.cli.dialogs import dialog_group, plan_command
 from styrhjul.cli.digest import digest_group
+from styrhjul.cli.feeds import feed_group
 from styrhjul.cli.meetings import meetings_group
 from styrhjul.cli.processes import processes_group
 from styrhjul.cli.scorecard import scorecard_group
@@ -266,6 +267,7 @@ cli.add_command(workflows_group)
 cli.add_command(simulate_command)
 cli.add_command(events_command)
 cli.add_command(wheel_command)
+cli.add_command(feed_group)
 cli.add_command(digest_group)
 
 
