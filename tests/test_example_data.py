@@ -82,7 +82,7 @@ def test_only_known_keys(org: Table) -> None:
             <= {"code", "name", "kind", "parent", "school_form", "dialog_windows"}
         )
     for p in org["person"]:
-        assert set(p) == {"email", "title"}
+        assert {"email", "title"} <= set(p) <= {"email", "title", "locale"}
     for r in org["role"]:
         assert {"person", "unit", "role"} <= set(r) <= {
             "person", "unit", "role", "valid_from", "valid_to",

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from support import PRINCIPAL, SENDER, STAMP, check_golden, dialog_id_of, keep_d
 
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import ChecklistItem, OutboxMessage, Person
-from styrhjul.errors import InputError
+from styrhjul.errors import DefinitionError, InputError
 from styrhjul.notifications.compose import compose_invite, compose_notice
 from styrhjul.notifications.english import en_date, en_datetime, en_span, en_time
 from styrhjul.notifications.notices import (
@@ -42,6 +43,7 @@ from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import cancel
 from styrhjul.services.escalation import send_due_notices
+from styrhjul.services.org_import import import_organisation
 
 TOKYO = dt.timezone(dt.timedelta(hours=9))
 STEP = StepNotice(
@@ -341,3 +343,47 @@ def test_every_kind_follows_the_recipients_locale(planned_app: App, clock: Fixed
         r"The step “[^”]+” in Verksamhetsdialog International School of Exempelstad is done\.", ack
     )
     assert "Steget" not in ack
+
+
+# --- organisation files ----------------------------------------------------------------------
+
+ORG = """valid_from = 2024-08-01
+
+[[unit]]
+code = "root"
+name = "Förvaltningen"
+kind = "administration"
+
+[[person]]
+email = "a@example.se"
+title = "Direktör"
+{locale}
+"""
+
+
+def test_an_organisation_file_sets_a_persons_locale(empty_app: App, tmp_path: Path) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(ORG.format(locale='locale = "en"'), encoding="utf-8")
+    assert import_organisation(empty_app, path).people_added == 1
+    assert _locale(empty_app, "a@example.se") == "en"
+    path.write_text(ORG.format(locale=""), encoding="utf-8")  # back to the default
+    assert import_organisation(empty_app, path).people_updated == 1
+    assert _locale(empty_app, "a@example.se") == "sv"
+    path.write_text(ORG.format(locale='locale = "de"'), encoding="utf-8")
+    with pytest.raises(DefinitionError) as refused:
+        import_organisation(empty_app, path)
+    message = str(refused.value)
+    assert "unknown locale 'de'; expected one of sv, en" in message
+    assert "org.toml:11: person[0].locale: " in message  # file, line and key
+
+
+def test_the_example_international_school_rektor_reads_english(app: App) -> None:
+    assert _locale(app, INTL_RECTOR) == "en"
+    assert _locale(app, NORR_RECTOR) == "sv"
+
+
+def _locale(app: App, email_address: str) -> str:
+    with app.db.session() as session:
+        found = session.scalar(select(Person.locale).where(Person.email == email_address))
+    assert found is not None
+    return found
