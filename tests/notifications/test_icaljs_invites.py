@@ -62,7 +62,8 @@ def _calendar_parts(message: EmailMessage) -> list[tuple[str | None, bytes]]:
         if part.get_content_type() in {"text/calendar", "application/ics"}:
             payload = part.get_payload(decode=True)
             assert isinstance(payload, bytes)
-            parts.append((part.get_param("method"), payload))
+            method = part.get_param("method")
+            parts.append((method if isinstance(method, str) else None, payload))
     return parts
 
 
