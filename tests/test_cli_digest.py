@@ -17,7 +17,7 @@ DIRECTOR = "utbildningsdirektor@example.se"
 
 def _digests(cli: Cli) -> list[str]:
     """The subjects of the digests in the Maildir (the round's invites go out beside them)."""
-    subjects = []
+    subjects: list[str] = []
     if not cli.maildir.exists():
         return subjects
     for raw in mailbox.Maildir(cli.maildir, create=False):

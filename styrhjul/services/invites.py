@@ -93,6 +93,7 @@ def enqueue_agreed_actions(app: App, session: Session, dialog: Dialog) -> int:
     dialog's agreements are announced once to each owner. Plain mail: the meeting is over,
     so there is nothing for a calendar to act on.
     """
+    assert dialog.starts_at is not None  # a dialog that was held had a time
     tz = app.clock.tz
     actions = [
         (agreement.owner, AgreedAction(agreement.text, agreement.owner.title, agreement.due_on))
