@@ -20,9 +20,10 @@ import html
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.policy import SMTP
+from typing import cast
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, vCalAddress
 from support import DIRECTOR, SENDER, STAMP, make_invite
 
 from styrhjul.errors import InputError
@@ -195,26 +196,28 @@ def test_invite_keeps_hostile_text_as_text(
             for part in back.walk()
             if part.get_content_type() in ("text/calendar", "application/ics")
         ]
+        assert all(isinstance(found, bytes) for found in calendars)
+        ics = cast(bytes, calendars[0])
         assert len(calendars) == 2
         assert calendars[0] == calendars[1]
-        calendar = Calendar.from_ical(calendars[0])
-        assert calendar["METHOD"] == method
+        calendar = Calendar.from_ical(ics)
+        assert str(calendar["METHOD"]) == method
         (event,) = calendar.walk("VEVENT")
         assert event.errors == []
         assert set(event) == EVENT_PROPERTIES
         assert str(event["SUMMARY"]) == NAME
         assert str(event["LOCATION"]) == lines(TEXT)
         assert lines(TEXT) in str(event["DESCRIPTION"])
-        attendees = event["ATTENDEE"]
+        attendees = cast(list[vCalAddress], event["ATTENDEE"])
         assert [str(a) for a in attendees] == [
             f"mailto:{DIRECTOR.email}",
             f"mailto:{EMAIL}",
             "mailto:guest@skola.example.se",
         ]
         assert [a.params["CN"] for a in attendees] == [DIRECTOR.title, NAME, ASCII_NAME]
-        assert event["ORGANIZER"].params["CN"] == ASCII_NAME
+        assert cast(vCalAddress, event["ORGANIZER"]).params["CN"] == ASCII_NAME
         # No line of the file, unfolded, is one the hostile text wrote.
-        raw_lines = calendars[0].decode("utf-8").replace("\r\n ", "").split("\r\n")
+        raw_lines = ics.decode("utf-8").replace("\r\n ", "").split("\r\n")
         assert not [line for line in raw_lines if line.startswith(("X-INJECTED", "BCC"))]
         assert raw_lines.count("BEGIN:VEVENT") == 1
         assert raw_lines.count("END:VEVENT") == 1
