@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectin_polymorphic, selectinload
 
 from styrhjul.calendar.wheel import WheelEvent, WheelRing, render_wheel
 from styrhjul.db.governance import Meeting, MeetingAttendee
@@ -53,8 +53,13 @@ def list_events(
     *,
     unit: str | None = None,
     person: str | None = None,
+    cancelled: bool = False,
 ) -> list[EventRow]:
-    """Everything planned from ``first`` to ``last`` (inclusive), for a unit or a person."""
+    """Everything planned from ``first`` to ``last`` (inclusive), for a unit or a person.
+
+    ``cancelled`` also lists årshjul events whose rule was removed (a feed shows them as
+    cancelled, so subscribed calendars take them away rather than keep a stale copy).
+    """
     if last < first:
         raise InputError(f"--to ({last}) is before --from ({first})", key="to")
     if (last - first).days > MAX_DAYS:
@@ -64,7 +69,7 @@ def list_events(
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
     with app.db.session() as session:
         event_units, instance_units, person_id = _scope(session, app, unit, person)
-        rows = _calendar_rows(session, start, end, event_units)
+        rows = _calendar_rows(session, start, end, event_units, cancelled=cancelled)
         rows += _instance_rows(session, start, end, instance_units, person_id)
     return sorted(rows, key=lambda r: (r.starts_at, r.kind, r.key))
 
@@ -103,13 +108,20 @@ def _scope(
 
 
 def _calendar_rows(
-    session: Session, start: datetime, end: datetime, units: set[int] | None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    units: set[int] | None,
+    *,
+    cancelled: bool = False,
 ) -> list[EventRow]:
-    query = select(CalendarEvent).where(
-        CalendarEvent.status == "planned",
-        CalendarEvent.starts_at < end,
-        CalendarEvent.ends_at > start,
+    query = (
+        select(CalendarEvent)
+        .options(selectinload(CalendarEvent.unit))
+        .where(CalendarEvent.starts_at < end, CalendarEvent.ends_at > start)
     )
+    if not cancelled:
+        query = query.where(CalendarEvent.status == "planned")
     if units is not None:
         query = query.where(CalendarEvent.unit_id.in_(units))
     return [
@@ -138,10 +150,14 @@ def _instance_rows(
     units: set[int] | None,
     person_id: int | None,
 ) -> list[EventRow]:
-    query = select(Instance).where(
-        Instance.kind.in_(["dialog", "meeting"]),
-        Instance.starts_at < end,
-        Instance.ends_at > start,
+    query = (
+        select(Instance)
+        .options(selectin_polymorphic(Instance, [Dialog, Meeting]), selectinload(Instance.unit))
+        .where(
+            Instance.kind.in_(["dialog", "meeting"]),
+            Instance.starts_at < end,
+            Instance.ends_at > start,
+        )
     )
     conditions = []
     if units:

@@ -6,10 +6,9 @@ needs beyond that list (last change, place) and hands plain data to
 :func:`styrhjul.notifications.feed.render_feed`.
 
 The feed covers :data:`DAYS_BACK` days back and :data:`DAYS_AHEAD` days ahead of today.
-Dialogs and meetings that were cancelled stay in it with ``STATUS:CANCELLED``, so a
-calendar that holds the invite shows it as cancelled. ``list_events`` lists planned
-årshjul events only, so an årshjul event whose rule was removed leaves the feed; a
-subscribed calendar then drops it on its next refresh. A dialog or meeting without an
+Dialogs, meetings and årshjul events that were cancelled stay in it with
+``STATUS:CANCELLED`` and a higher SEQUENCE, so a calendar that holds the invite, or an
+earlier copy of the feed, shows them as cancelled. A dialog or meeting without an
 iCalendar UID (never scheduled) is left out: there is no invite for it to match.
 """
 
@@ -75,7 +74,9 @@ def _feed(
     unit: str | None = None,
 ) -> bytes:
     first, last = feed_window(app.clock.today())
-    rows = [r for r in list_events(app, first, last, person=person, unit=unit) if r.uid]
+    rows = [
+        r for r in list_events(app, first, last, person=person, unit=unit, cancelled=True) if r.uid
+    ]
     details = _details(app, rows)
     events = [_event(row, details[(row.kind == "event", row.uid or "")]) for row in rows]
     return render_feed(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from support_icaljs import check_with_icaljs
 
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.db.models import Dialog
+from styrhjul.db.models import CalendarEvent, Dialog
 from styrhjul.errors import NotFound
 from styrhjul.notifications.feed import FeedEvent, VeventCache, render_feed
 from styrhjul.services.calendar_events import list_events
@@ -132,6 +132,21 @@ def test_uid_and_sequence_are_the_invites_and_a_cancellation_shows(
     after = check_with_icaljs(person_feed(feed_app, PRINCIPAL), tmp_path / "after.ics")
     assert after["by_uid"][uid]["status"] == "CANCELLED"
     assert after["by_uid"][uid]["sequence"] > sequence
+
+
+def test_an_arshjul_event_whose_rule_was_removed_shows_as_cancelled(
+    feed_app: App, tmp_path: Path
+) -> None:
+    with feed_app.db.session() as session:
+        event = session.scalars(
+            select(CalendarEvent).where(CalendarEvent.key == "internal_budget:2026:0")
+        ).one()
+        uid, sequence = event.ical_uid, event.ical_sequence
+        event.status = "cancelled"  # what plan_year --apply does when the rule is removed
+        event.ical_sequence += 1
+    reading = check_with_icaljs(unit_feed(feed_app, "sff"), tmp_path / "sff.ics")
+    assert reading["by_uid"][uid]["status"] == "CANCELLED"
+    assert reading["by_uid"][uid]["sequence"] == sequence + 1
 
 
 def test_the_feed_window_is_90_days_back_and_400_ahead(feed_app: App) -> None:
