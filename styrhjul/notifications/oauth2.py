@@ -43,6 +43,15 @@ class ClientCredentials:
     _token: str | None = field(default=None, repr=False)
     _expires: datetime | None = field(default=None, repr=False)
 
+    def forget(self) -> None:
+        """Drop the cached token, so the next :meth:`token` fetches a new one.
+
+        The server that receives the token is its judge: one revoked early (a changed
+        secret, a tenant policy) still looks valid to the cache until it expires.
+        """
+        self._token = None
+        self._expires = None
+
     def token(self) -> str:
         """A valid access token, fetched anew only when the cached one is about to expire."""
         now = self.now()

@@ -161,16 +161,6 @@ def xoauth2_string(username: str, token: str) -> str:
     return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
-def _forget_token(credentials: ClientCredentials) -> None:
-    """Drop the cached token, so the next ``token()`` fetches a new one.
-
-    The mail server is the judge of a token: one revoked early (a changed secret, a tenant
-    policy) still looks valid to the cache until it expires.
-    """
-    credentials._token = None  # ClientCredentials has no public way to do it yet
-    credentials._expires = None
-
-
 class SmtpTransport:
     """Sends through a mail server, keeping one connection open between sends.
 
@@ -313,7 +303,7 @@ class SmtpTransport:
             )
         for fresh in (False, True):
             if fresh:
-                _forget_token(credentials)
+                credentials.forget()
             initial = xoauth2_string(username, credentials.token())
 
             # smtplib calls this with no challenge for the initial response; a server that
