@@ -63,7 +63,6 @@ def build_transport(settings: Settings, clock: Clock | None = None) -> Transport
     if mail.transport == "maildir":
         return MaildirTransport(settings.maildir_path)
     if mail.transport == "smtp":
-        extra = {"oauth2": build_oauth2(settings, clock)} if mail.smtp.auth == "xoauth2" else {}
         return SmtpTransport(
             host=mail.smtp.host,
             port=mail.smtp.port,
@@ -71,7 +70,7 @@ def build_transport(settings: Settings, clock: Clock | None = None) -> Transport
             username=settings.secrets.get("STYRHJUL_SMTP_USERNAME"),
             password=settings.secrets.get("STYRHJUL_SMTP_PASSWORD"),
             timeout=mail.smtp.timeout_seconds,
-            **extra,
+            oauth2=build_oauth2(settings, clock) if mail.smtp.auth == "xoauth2" else None,
         )
     if mail.transport == "exchange":
         from styrhjul.notifications.exchange import ExchangeTransport  # noqa: PLC0415 - heavy
@@ -106,7 +105,7 @@ def build(
     workflows_dir: Path | None = None,
 ) -> App:
     """Assemble the application: database, clock, calendar, machines, renderer, transport."""
-    machines = {}
+    machines: dict[str, WorkflowMachine] = {}
     for path in definition_paths(workflows_dir):
         machine = WorkflowMachine(load_definition(path))
         if machine.definition.name in machines:

@@ -83,8 +83,8 @@ def plan_command(
             "--apply and --compare go with YEAR (styrhjul plan 2027 --apply)", key="year"
         )
 
-    year = SchoolYear.parse(school_year) if school_year else None
-    result = plan_round(state.app(), year, round_no, level=level)
+    round_year = SchoolYear.parse(school_year) if school_year else None
+    result = plan_round(state.app(), round_year, round_no, level=level)
     if as_json:
         print_json(
             {
@@ -225,6 +225,7 @@ def dialog_hold(
             "give the minutes with either --minutes or --minutes-file", key="--minutes"
         )
     text = minutes if minutes_file is None else minutes_file.read_text(encoding="utf-8")
+    assert text is not None  # exactly one of the two was given, checked just above
     items = [
         AgreementInput(what, owner, parse_date(due, "--agreement"))
         for what, owner, due in map(_agreement, agreements)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from styrhjul.cli.base import ENV_ACTOR, CliState, json_option, local, pass_state, print_json
 from styrhjul.vocabulary import SYSTEM
+
+if TYPE_CHECKING:
+    from styrhjul.services.scorecard import OutcomeView
 
 
 def _optional_actor(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +74,9 @@ def scorecard_show(state: CliState, unit: str | None, period: str | None, as_jso
         return
     table = Table("unit", "measure", "title", "target", "period", "outcome", "status", "recorded")
     for m in measures:
-        for o in m.outcomes or [None]:
+        # a measure without outcomes still gets its row, with None for the outcome
+        outcomes: Sequence[OutcomeView | None] = m.outcomes or [None]
+        for o in outcomes:
             table.add_row(
                 m.unit,
                 m.code,

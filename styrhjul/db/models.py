@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.schema import SchemaItem
 
 from styrhjul.db.types import UTCDateTime
 from styrhjul.vocabulary import INSTANCE_KINDS, ROLES, SCHOOL_FORMS, UNIT_KINDS
@@ -136,7 +137,9 @@ class Instance(Base):
     """
 
     __tablename__ = "instance"
-    __table_args__ = (
+    # typed as any tuple of schema items, so that Dialog (a joined-table subclass) can give its
+    # own table different ones
+    __table_args__: tuple[SchemaItem, ...] = (
         CheckConstraint(_in("kind", INSTANCE_KINDS), name="kind"),
         CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="span"),
         Index("ix_instance_state_prepare_at", "state", "prepare_at"),

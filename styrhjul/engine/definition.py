@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, field_validator
 
@@ -68,7 +68,7 @@ STATE_ANCHOR = "state:"
 """Anchors a step's due date may count from (see the module docstring)."""
 
 InstanceKind = Literal["process", "dialog", "assignment", "meeting"]
-assert set(InstanceKind.__args__) == set(INSTANCE_KINDS)  # type: ignore[attr-defined]
+assert set(get_args(InstanceKind)) == set(INSTANCE_KINDS)
 
 
 class WorkflowHeader(StrictModel):
@@ -396,8 +396,8 @@ def _check_steps(spec: DefinitionFile, fail: Fail) -> None:
                 f"step {step.key!r} would be due before its anchor {step.anchor!r} happens",
             )
     keys = [s.key for s in spec.step]
-    if (i := _first_duplicate(keys)) is not None:
-        raise fail(("step", i, "key"), f"step {keys[i]!r} is defined twice")
+    if (dup := _first_duplicate(keys)) is not None:
+        raise fail(("step", dup, "key"), f"step {keys[dup]!r} is defined twice")
 
 
 def _check_anchor(step: StepSpec, i: int, states: set[str], fail: Fail) -> None:

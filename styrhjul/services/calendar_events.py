@@ -8,10 +8,8 @@ organiser and its participant; a meeting its group and those called to it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectin_polymorphic, selectinload
@@ -86,8 +84,7 @@ def _scope(
     if unit is not None:
         found = unit_by_code(session, unit)
         event_units |= {u.id for u in ancestors(session, found)}
-        # subtree_ids is typed as rows of one column; scalars() yields the ids themselves
-        below = set(cast("Iterable[int]", session.scalars(subtree_ids(found.id))))
+        below = set(session.scalars(subtree_ids(found.id)))
         event_units |= below
         instance_units |= below
     if person is not None:

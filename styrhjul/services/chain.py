@@ -235,7 +235,7 @@ def _steering_for(
         and m.definition.kind == "dialog"
         and m.definition.schedule.chain_after == dialog.level
     ]
-    found = []
+    found: list[tuple[Dialog, Agreement]] = []
     unit_ids = [u.id for u in ancestors(session, dialog.unit)]
     for upper_definition in upper_levels:
         year, number = _previous_round(

@@ -112,13 +112,14 @@ def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickabl
     """Mark a step or an agreement done, once, by its owner or someone who may hold it."""
     kind, trigger = _TICKS[model]
     with app.db.session() as session:
-        row = session.get(model, ident)
-        if row is None:
+        stored = session.get(model, ident)
+        if stored is None:
             raise NotFound(kind, ident)
-        instance_id = row.instance_id
+        instance_id = stored.instance_id
     with instance_transaction(app, instance_id) as (session, instance):
         rows = instance.checklist if model is ChecklistItem else instance.agreements
         row = next(r for r in rows if r.id == ident)
+        assert isinstance(row, model)  # the rows were picked by model just above
         owner_id = row.assignee_id if isinstance(row, ChecklistItem) else row.owner_id
         require_runner(
             app, session, instance, actor, f"mark {kind} {ident} done", owner_id=owner_id

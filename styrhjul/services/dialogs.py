@@ -180,6 +180,7 @@ def postpone(
         )
     with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
         old = dialog.starts_at
+        assert old is not None  # planning gives every dialog its time (services/planning.py)
         fire(app, session, dialog, "postpone", actor, reason, new_starts_at=starts_at)
         _retime(app, dialog, starts_at)
         if dialog.invite_at is not None:
@@ -192,6 +193,9 @@ def postpone(
 
 def _retime(app: App, dialog: Dialog, starts_at: datetime) -> None:
     """Move the dialog's times, preparation window and open steps (and a pending invite)."""
+    # planning gives every dialog its start and end (services/planning.py)
+    assert dialog.starts_at is not None
+    assert dialog.ends_at is not None
     shift = starts_at - dialog.starts_at
     dialog.starts_at = starts_at
     dialog.ends_at += shift
@@ -216,6 +220,7 @@ def replan(app: App, dialog_id: int, *, actor: str, starts_at: datetime, reason:
         if dialog.invite_at is None or dialog.state != "planned":
             return False
         old = dialog.starts_at
+        assert old is not None  # planning gives every dialog its time (services/planning.py)
         _retime(app, dialog, starts_at)
         audit_instance(
             session,

@@ -11,9 +11,9 @@ allowed to pass a refusing guard, with a reason) is audited with what it overrod
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,10 +38,29 @@ def ref(instance: Instance) -> str:
     return f"{instance.kind} {instance.id}"
 
 
+# Overloads, because a type variable cannot take its bound as the default: without ``model``
+# the instance is an Instance; with it, an instance of the model asked for. The
+# implementation yields Any because it stands for both (callers see the overloads).
+@overload
+def instance_transaction(
+    app: App, instance_id: int, expected_version: int | None = None
+) -> AbstractContextManager[tuple[Session, Instance]]: ...
+
+
+@overload
+def instance_transaction(
+    app: App, instance_id: int, expected_version: int | None = None, *, model: type[I]
+) -> AbstractContextManager[tuple[Session, I]]: ...
+
+
 @contextmanager
 def instance_transaction(
-    app: App, instance_id: int, expected_version: int | None = None, *, model: type[I] = Instance
-) -> Iterator[tuple[Session, I]]:
+    app: App,
+    instance_id: int,
+    expected_version: int | None = None,
+    *,
+    model: type[Instance] = Instance,
+) -> Iterator[tuple[Session, Any]]:
     """Load an instance for change; the commit fails with ConflictError if someone was first."""
     what = model.__mapper__.polymorphic_identity if model is not Instance else "instance"
     try:

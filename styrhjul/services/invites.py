@@ -29,6 +29,10 @@ def enqueue_meeting_notice(
     app: App, session: Session, dialog: Dialog, *, method: Method, reason: str = ""
 ) -> int:
     """Render and enqueue one message per party for the dialog's current SEQUENCE."""
+    # planning gives every dialog its time and UID (services/planning.py)
+    assert dialog.starts_at is not None
+    assert dialog.ends_at is not None
+    assert dialog.ical_uid is not None
     now = app.clock.now()
     tz = app.clock.tz
     title = round_title(app, dialog)
@@ -62,7 +66,7 @@ def enqueue_meeting_notice(
                 f"{kind_title} mellan {organizer.title} och {dialog.unit.name}"
                 f" ({title}, läsåret {dialog.school_year})."
             ),
-            location=dialog.location,
+            location=dialog.location or "",
             start=dialog.starts_at.astimezone(tz),
             end=dialog.ends_at.astimezone(tz),
             organizer=organizer,

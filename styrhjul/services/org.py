@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment
@@ -64,14 +64,14 @@ def ancestors(session: Session, unit: OrgUnit) -> list[OrgUnit]:
     return list(chain)
 
 
-def subtree_ids(unit_id: int) -> Select[tuple[int]]:
+def subtree_ids(unit_id: int) -> Select[int]:
     """A query for the ids of ``unit_id`` and every unit below it (a recursive CTE)."""
     tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("subtree", recursive=True)
     tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
     return select(tree.c.id)
 
 
-def _valid_on(on: date) -> list[object]:
+def _valid_on(on: date) -> list[ColumnElement[bool]]:
     return [
         RoleAssignment.valid_from <= on,
         or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= on),

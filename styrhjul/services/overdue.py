@@ -103,7 +103,7 @@ class _Tree:
         return "", ""
 
 
-def _steps_query(app: App) -> Select[Any]:
+def _steps_query(app: App) -> Select[*tuple[Any, ...]]:
     dialog = Dialog.__table__
     return (
         select(
@@ -132,7 +132,7 @@ def _steps_query(app: App) -> Select[Any]:
     )
 
 
-def _rows(app: App, tree: _Tree, rows: Iterable[Row[Any]]) -> list[StepRow]:
+def _rows(app: App, tree: _Tree, rows: Iterable[Row[*tuple[Any, ...]]]) -> list[StepRow]:
     """Shape the query's rows; days overdue and places are worked out once per date and unit."""
     tz = app.clock.tz
     today = app.clock.today()

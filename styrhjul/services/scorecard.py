@@ -229,8 +229,8 @@ def evaluate_scorecard(
                     item.status = "already"
     for unit_id, items in pending.items():
         todo = [i for i in items if i.status != "already"]
-        if todo and dialogs[unit_id] is not None:
-            _add_steps(app, dialogs[unit_id], todo, actor)
+        if todo and (dialog_id := dialogs[unit_id]) is not None:
+            _add_steps(app, dialog_id, todo, actor)
     for deviation in report.deviations:
         _start_follow_up(app, deviation, actor)
     return report

@@ -91,6 +91,9 @@ class DialogDetail:
 
 def _row(app: App, dialog: Dialog) -> DialogRow:
     definition = app.machine(dialog.workflow).definition
+    # planning gives every dialog its school year and time (services/planning.py)
+    assert dialog.school_year is not None
+    assert dialog.starts_at is not None
     return DialogRow(
         id=dialog.id,
         school_year=dialog.school_year,
