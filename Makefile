@@ -34,6 +34,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	npm ci --silent --no-audit --no-fund
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
@@ -46,6 +47,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## Re-pin every dependency after changing pyproject.toml.
 lock: install
