@@ -131,6 +131,8 @@ class HeaderModel(StrictModel):
     title: str = Field(min_length=1)
     unit: str
     invite_working_days_ahead: int = Field(default=20, ge=0, le=200)
+    holiday_ring: str | None = None
+    """The ring the wheel draws school holidays on (default: the outermost ring)."""
 
 
 class ArshjulFile(StrictModel):
@@ -183,6 +185,7 @@ class Arshjul:
     title: str
     unit: str
     invite_working_days_ahead: int
+    holiday_ring: str
     rings: list[Ring]
     events: list[EventSpec]
     source: Source
@@ -251,6 +254,11 @@ def load_arshjul(path: Path, text: str | None = None) -> Arshjul:
     for i, ring in enumerate(spec.ring):
         if ring_keys.index(ring.key) != i:
             raise fail(("ring", i, "key"), f"ring {ring.key!r} is defined twice")
+    if spec.arshjul.holiday_ring is not None and spec.arshjul.holiday_ring not in ring_keys:
+        raise fail(
+            ("arshjul", "holiday_ring"),
+            f"unknown ring {spec.arshjul.holiday_ring!r}; rings are: {', '.join(ring_keys)}",
+        )
     events: list[EventSpec] = []
     seen: dict[str, int] = {}
     for i, event in enumerate(spec.event):
@@ -266,6 +274,7 @@ def load_arshjul(path: Path, text: str | None = None) -> Arshjul:
         title=spec.arshjul.title,
         unit=spec.arshjul.unit,
         invite_working_days_ahead=spec.arshjul.invite_working_days_ahead,
+        holiday_ring=spec.arshjul.holiday_ring or ring_keys[-1],
         rings=rings,
         events=events,
         source=source,

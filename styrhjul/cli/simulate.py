@@ -16,10 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from styrhjul.cli.base import CliState, json_option, parse_date, pass_state, print_json
-from styrhjul.services.context import App
 from styrhjul.services.simulation import check_period, simulate
 from styrhjul.services.simulation_report import DayReport, SimulationReport
-from styrhjul.services.yearplan import PLAN_NEXT_YEAR_FROM, keep_planned
+from styrhjul.services.yearplan import simulated_planning
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 """In English whatever the locale: the report is for the operator."""
@@ -66,14 +65,12 @@ def simulate_command(state: CliState, first: str, last: str, plan: bool, as_json
         def advance(day: date) -> None:
             bar.update(task, advance=1, description=str(day))
 
-        def plan_years(sim_app: App, day: date) -> None:
-            # the year is planned from the rules on the first day, and again when the
-            # daemon would plan the next one (1 November) or a new year begins
-            if day == start or (day.month, day.day) in {(1, 1), PLAN_NEXT_YEAR_FROM}:
-                keep_planned(sim_app, day)
-
         report = simulate(
-            app, start, end, before_day=plan_years if plan else None, progress=advance
+            app,
+            start,
+            end,
+            before_day=simulated_planning(start) if plan else None,
+            progress=advance,
         )
     elapsed = time.perf_counter() - began
     if as_json:

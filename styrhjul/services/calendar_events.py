@@ -219,9 +219,8 @@ def wheel_svg(app: App, year: int, *, today: date | None = None) -> str:
             first = occurrence.starts_at.astimezone(tz).date()
             last = (occurrence.ends_at - timedelta(microseconds=1)).astimezone(tz).date()
             events.append(WheelEvent(spec.ring, spec.title, first, max(first, last), spec.series))
-    holiday_ring = arshjul.rings[-1].key
     for name, first, last in _holiday_periods(arshjul.school_holidays(year)):
-        events.append(WheelEvent(holiday_ring, name, first, last))
+        events.append(WheelEvent(arshjul.holiday_ring, name, first, last))
     return render_wheel(arshjul.title, year, rings, events, today=today)
 
 

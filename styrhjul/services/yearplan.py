@@ -272,6 +272,21 @@ def keep_planned(app: App, day: date, *, actor: str = SYSTEM) -> list[YearPlan]:
     return [plan_year(app, year, apply=True, actor=actor) for year in years]
 
 
+def simulated_planning(first: date) -> Callable[[App, date], object]:
+    """The daemon's planning as a simulation starting on ``first`` replays it.
+
+    :func:`keep_planned` is idempotent, so only the days on which it can change something
+    need it: the first day, New Year and the day the next year starts being planned.
+    """
+
+    def plan(app: App, day: date) -> object:
+        if day == first or (day.month, day.day) in {(1, 1), PLAN_NEXT_YEAR_FROM}:
+            return keep_planned(app, day)
+        return None
+
+    return plan
+
+
 def _missing_dialogs(
     app: App, session: Session, arshjul: Arshjul, occurrences: list[Occurrence], year: int
 ) -> list[Change]:

@@ -162,3 +162,16 @@ def test_an_empty_window_is_named_with_its_line_and_year() -> None:
     assert "empty window" in str(raised.value)
     assert "2026" in str(raised.value)
     assert raised.value.line == line_of(text, "when = { month = 11")
+
+
+def test_an_unknown_holiday_ring_names_its_line() -> None:
+    text = HEAD.replace('unit = "sff"', 'unit = "sff"\nholiday_ring = "lov"') + (
+        '\n[[event]]\nid = "a"\ntitle = "A"\nring = "ledning"\nwhen = { on = "03-01" }\n'
+        'move = "later"\n'
+    )
+    with pytest.raises(DefinitionError) as raised:
+        load_arshjul(Path("arshjul.toml"), text=text)
+    assert "unknown ring 'lov'" in str(raised.value)
+    assert raised.value.line == 5
+    assert raised.value.key == "arshjul.holiday_ring"
+    assert load_arshjul(EXAMPLE).holiday_ring == "lasar"
