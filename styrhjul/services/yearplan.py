@@ -48,7 +48,7 @@ from styrhjul.services.meetings import (
     schedule_series,
 )
 from styrhjul.services.org import units_of_kind
-from styrhjul.services.planning import plan_round
+from styrhjul.services.planning import dialog_definition, plan_round
 from styrhjul.services.processes import start_processes
 from styrhjul.vocabulary import SYSTEM
 
@@ -114,11 +114,6 @@ def _uid(app: App, key: str) -> str:
 
 def check_links(app: App, session: Session, arshjul: Arshjul) -> None:
     """Every workflow, dialog level, group and unit the årshjul names must exist."""
-    levels = {
-        m.definition.schedule.level: m.definition
-        for name, m in app.machines.items()
-        if "@" not in name and m.definition.kind == "dialog"
-    }
     codes = set(session.scalars(select(OrgUnit.code)))
     kinds = set(session.scalars(select(OrgUnit.kind)))
 
@@ -149,14 +144,10 @@ def check_links(app: App, session: Session, arshjul: Arshjul) -> None:
         if spec.unit is not None and spec.unit not in codes:
             raise fail(spec, "unit", f"no unit {spec.unit!r} in the organisation")
         if spec.dialog_level is not None:
-            definition = levels.get(spec.dialog_level)
-            if definition is None:
-                raise fail(
-                    spec,
-                    "dialogs",
-                    f"no dialog level {spec.dialog_level!r};"
-                    f" levels are: {', '.join(sorted(levels))}",
-                )
+            try:
+                definition = dialog_definition(app, spec.dialog_level)
+            except InputError as exc:
+                raise fail(spec, "dialogs", exc.detail) from None
             if definition.round(spec.dialog_round or 0) is None:
                 raise fail(
                     spec, "dialogs", f"level {spec.dialog_level} has no round {spec.dialog_round}"
@@ -298,13 +289,7 @@ def _missing_dialogs(
         if spec.dialog_level is None or occurrence.day < today:
             continue
         level, school_year, round_no = _round_of(spec, occurrence)
-        definition = next(
-            m.definition
-            for name, m in app.machines.items()
-            if "@" not in name
-            and m.definition.kind == "dialog"
-            and m.definition.schedule.level == level
-        )
+        definition = dialog_definition(app, level)
         have = session.scalar(
             select(func.count(Dialog.id)).where(
                 Dialog.level == level,

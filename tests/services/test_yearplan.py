@@ -274,7 +274,7 @@ def test_an_unknown_dialog_level_names_the_line(app: App, tmp_path: Path) -> Non
         plan_year(app, 2027)
     assert raised.value.line is not None
     assert "dialogs = {" in path.read_text().splitlines()[raised.value.line - 1]
-    assert "no dialog level 'nope'" in str(raised.value)
+    assert "unknown dialog level 'nope'" in str(raised.value)
     assert count(app, CalendarEvent) == 0
 
 
