@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from styrhjul.db.models import Dialog
+from styrhjul.db.models import Dialog, Person
 from styrhjul.notifications.compose import KIND_BY_METHOD, compose_invite
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Method, Party
 from styrhjul.notifications.notices import HELD, AgreedAction, HeldDialog
@@ -33,7 +33,6 @@ def enqueue_meeting_notice(
     assert dialog.starts_at is not None
     assert dialog.ends_at is not None
     assert dialog.ical_uid is not None
-    now = app.clock.now()
     tz = app.clock.tz
     title = round_title(app, dialog)
     kind_title = app.machine(
@@ -75,19 +74,32 @@ def enqueue_meeting_notice(
             reference=f"dialog {dialog.id}",
             reason=reason,
         )
-        key = f"meeting:{dialog.ical_uid}:{dialog.ical_sequence}:{method}:{person.email}"
-        message = compose_invite(
-            invite,
-            party,
-            sender=app.sender,
-            key=key,
-            stamp=now,
-            renderer=app.renderer,
-            locale=person.locale,
-        )
-        if enqueue(session, now, key=key, kind=KIND_BY_METHOD[method], message=message):
+        if enqueue_invite(app, session, invite, person, party):
             count += 1
     return count
+
+
+def enqueue_invite(
+    app: App, session: Session, invite: MeetingInvite, person: Person, party: Party
+) -> bool:
+    """Compose ``invite`` for one recipient in their language and put it in the outbox.
+
+    The key names the event's UID, its SEQUENCE, the method and the recipient, so every
+    change is announced once to each person, whoever (dialog or meeting) announces it.
+    False if that announcement is already in the outbox.
+    """
+    now = app.clock.now()
+    key = f"meeting:{invite.uid}:{invite.sequence}:{invite.method}:{person.email}"
+    message = compose_invite(
+        invite,
+        party,
+        sender=app.sender,
+        key=key,
+        stamp=now,
+        renderer=app.renderer,
+        locale=person.locale,
+    )
+    return enqueue(session, now, key=key, kind=KIND_BY_METHOD[invite.method], message=message)
 
 
 def enqueue_agreed_actions(app: App, session: Session, dialog: Dialog) -> int:

@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from styrhjul.db.governance import Meeting
 from styrhjul.db.models import Person
-from styrhjul.notifications.compose import KIND_BY_METHOD, compose_invite
 from styrhjul.notifications.messages import MeetingInvite, Method, Party
 from styrhjul.services.context import App
+from styrhjul.services.invites import enqueue_invite
 from styrhjul.services.meeting_views import AGENDA_KIND_TITLES
-from styrhjul.services.outbox import enqueue
 
 
 def agenda_text(meeting: Meeting) -> str:
@@ -58,7 +57,6 @@ def enqueue_meeting_notice(
     assert meeting.starts_at is not None
     assert meeting.ends_at is not None
     assert meeting.ical_uid is not None
-    now = app.clock.now()
     tz = app.clock.tz
     parties = recipients(meeting)
     organizer = next((party for _, party in parties if party.role == "CHAIR"), parties[0][1])
@@ -79,16 +77,6 @@ def enqueue_meeting_notice(
     )
     count = 0
     for person, party in parties:
-        key = f"meeting:{meeting.ical_uid}:{meeting.ical_sequence}:{method}:{person.email}"
-        message = compose_invite(
-            invite,
-            party,
-            sender=app.sender,
-            key=key,
-            stamp=now,
-            renderer=app.renderer,
-            locale=person.locale,
-        )
-        if enqueue(session, now, key=key, kind=KIND_BY_METHOD[method], message=message):
+        if enqueue_invite(app, session, invite, person, party):
             count += 1
     return count
