@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -148,3 +151,22 @@ def history_table(entries: Iterable[Any], settings: Settings) -> Table:
             e.reason,
         )
     return table
+
+
+def write_atomically(out: Path, data: bytes) -> None:
+    """Write ``out`` whole or not at all (``--out`` of a feed or a picture).
+
+    A subscriber or a web page never reads half a file, and a failed write leaves the
+    old file as it was.
+    """
+    if not out.parent.is_dir():
+        raise InputError(f"folder {out.parent} does not exist", key="--out")
+    handle, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(partial, 0o644)  # mkstemp makes 0600; the file is for others to read
+        os.replace(partial, out)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise

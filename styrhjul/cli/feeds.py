@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from styrhjul.cli.base import CliState, json_option, local, pass_state, print_json
+from styrhjul.cli.base import (
+    CliState,
+    json_option,
+    local,
+    pass_state,
+    print_json,
+    write_atomically,
+)
 from styrhjul.errors import InputError
-
-
-def _write_atomically(out: Path, data: bytes) -> None:
-    """Write ``out`` whole or not at all: a subscriber never fetches half a feed."""
-    if not out.parent.is_dir():
-        raise InputError(f"folder {out.parent} does not exist", key="--out")
-    handle, partial = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.chmod(partial, 0o644)  # mkstemp makes 0600; a feed is for a web server to serve
-        os.replace(partial, out)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
 
 
 @click.group("feed", invoke_without_command=True)
@@ -52,7 +42,7 @@ def feed_group(ctx: click.Context, person: str | None, unit: str | None, out: Pa
     if out is None:
         click.echo(data, nl=False)
         return
-    _write_atomically(out, data)
+    write_atomically(out, data)
     click.echo(f"wrote {out} ({data.count(b'BEGIN:VEVENT')} events, {len(data)} bytes)", err=True)
 
 

@@ -11,7 +11,15 @@ import click
 from rich.progress import Progress
 from rich.table import Table
 
-from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
+from styrhjul.cli.base import (
+    CliState,
+    json_option,
+    local,
+    parse_date,
+    pass_state,
+    print_json,
+    write_atomically,
+)
 from styrhjul.errors import InputError
 from styrhjul.vocabulary import SYSTEM
 
@@ -205,9 +213,5 @@ def wheel_command(state: CliState, year: int, out: Path) -> None:
         raise InputError(f"{year} is not a year to draw (1901-2199)", key="year")
     app = state.app()
     svg = wheel_svg(app, year, today=app.clock.today())
-    if not out.parent.exists():
-        raise InputError(f"folder {out.parent} does not exist", key="out")
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(svg, encoding="utf-8")
-    partial.replace(out)
+    write_atomically(out, svg.encode("utf-8"))
     click.echo(f"wrote {out} ({len(svg) // 1024} KiB)")
