@@ -366,3 +366,12 @@ class Certificate:
 
     def client_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cert_path))
+
+
+def body_of(message: EmailMessage, subtype: str = "plain") -> str:
+    """The decoded ``text/plain`` (or ``text/html``) body of a composed or delivered message."""
+    part = message.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content

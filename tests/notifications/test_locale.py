@@ -22,7 +22,16 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select, update
-from support import PRINCIPAL, SENDER, STAMP, check_golden, dialog_id_of, keep_dialogs, make_invite
+from support import (
+    PRINCIPAL,
+    SENDER,
+    STAMP,
+    body_of,
+    check_golden,
+    dialog_id_of,
+    keep_dialogs,
+    make_invite,
+)
 
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import ChecklistItem, OutboxMessage, Person
@@ -287,12 +296,6 @@ def _messages(app: App, to: str) -> dict[str, list[EmailMessage]]:
     return found
 
 
-def _plain(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
 def test_every_kind_follows_the_recipients_locale(planned_app: App, clock: FixedClock) -> None:
     app = planned_app
     keep_dialogs(app, "international-school", "norrbackaskolan")
@@ -329,16 +332,16 @@ def test_every_kind_follows_the_recipients_locale(planned_app: App, clock: Fixed
         for message in english[kind]:
             assert str(message["Subject"]).startswith(en_prefix), kind
             assert message["Content-Language"] == "en"
-            text = _plain(message)
+            text = body_of(message)
             assert text.startswith("Hello,"), kind
             assert "Kind regards" in text
             assert "Med vänliga hälsningar" not in text
         for message in swedish.get(kind, []):
             assert str(message["Subject"]).startswith(sv_prefix), kind
             assert message["Content-Language"] == "sv"
-            assert _plain(message).startswith("Hej!")
+            assert body_of(message).startswith("Hej!")
         assert kind == "acknowledgement" or swedish.get(kind), f"no {kind} to the Swedish reader"
-    ack = _plain(english["acknowledgement"][0])
+    ack = body_of(english["acknowledgement"][0])
     assert re.search(
         r"The step “[^”]+” in Verksamhetsdialog International School of Exempelstad is done\.", ack
     )

@@ -7,7 +7,7 @@ import email.policy
 from email.message import EmailMessage
 
 from sqlalchemy import select
-from support import dialog_id_of
+from support import body_of, dialog_id_of
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.db.models import ChecklistItem, OutboxMessage
@@ -48,14 +48,6 @@ def _acknowledgements(app: App) -> list[tuple[str, EmailMessage]]:
         return parsed
 
 
-def _text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
-
-
 def test_the_rektor_gets_a_kvittens_when_the_area_head_ticks_a_step(planned_app: App) -> None:
     ident = _step(planned_app, "quality_criteria")  # the area head's step
     complete_step(planned_app, ident, actor=HEAD)
@@ -67,7 +59,7 @@ def test_the_rektor_gets_a_kvittens_when_the_area_head_ticks_a_step(planned_app:
         "Kvittens: Steget ”Fastställ kvalitetskriterier och valda indikatorer för dialogen”"
         " i Verksamhetsdialog Västra skolan är klart."
     )
-    text = _text(message)
+    text = body_of(message)
     assert "Av: Verksamhetschef grundskola norr" in text
     assert "När: tisdag 1 september 2026 kl. 09.00" in text
     assert "rektor för Västra skolan" in text
@@ -108,7 +100,7 @@ def test_acknowledge_is_idempotent_by_key_and_skips_units_without_a_rektor(app: 
     sent = _acknowledgements(app)
     assert [key for key, _ in sent] == ["acknowledgement:idea:1", "acknowledgement:idea:2"]
     assert all(m["To"].addresses[0].addr_spec == RECTOR for _, m in sent)
-    assert "Av: Styrhjul" in _text(sent[1][1])
+    assert "Av: Styrhjul" in body_of(sent[1][1])
 
 
 def test_each_rektor_hears_of_a_plan_assignment_that_concerns_their_unit(app: App) -> None:
@@ -129,7 +121,7 @@ def test_each_rektor_hears_of_a_plan_assignment_that_concerns_their_unit(app: Ap
     ]
     _, message = sent[0]
     assert message["To"].addresses[0].addr_spec == RECTOR
-    assert "Enheten berörs av VP-uppdraget ”Matematik” (läsåret 2026/27)." in _text(message)
+    assert "Enheten berörs av VP-uppdraget ”Matematik” (läsåret 2026/27)." in body_of(message)
     change_units(app, assignment_id, actor=DIRECTOR, add=("ostra-skolan",))
     later = [key for key, _ in _acknowledgements(app)]
     assert later[-1] == f"acknowledgement:assignment-unit:{assignment_id}:ostra-skolan"

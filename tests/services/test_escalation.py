@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
-from support import dialog_id_of, keep_dialogs, write_config
+from support import body_of, dialog_id_of, keep_dialogs, write_config
 
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.config import load_settings
@@ -127,14 +127,6 @@ def to(row: OutboxMessage) -> str:
     return str(address.addr_spec)
 
 
-def text_of(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
-
-
 def walk(app: App, clock: FixedClock, moment: datetime) -> NoticeReport:
     clock.set(moment)
     return send_due_notices(app)
@@ -171,7 +163,7 @@ def test_a_reminder_goes_out_once_and_only_once(school_app: App, clock: FixedClo
         "Påminnelse: Uppdatera kvalitetsrapporten med analys och bedömning,"
         " senast tisdag 22 september 2026"
     )
-    assert "Inför mötet: tisdag 6 oktober 2026 kl. 14.30" in text_of(message)
+    assert "Inför mötet: tisdag 6 oktober 2026 kl. 14.30" in body_of(message)
 
     for moment in (at(9, 18, 8, 0), at(9, 18, 12, 0), at(9, 21, 8, 0)):
         assert ident not in walk(school_app, clock, moment).reminded
@@ -210,7 +202,7 @@ def test_escalation_reaches_the_superior_after_n_days_and_stops_without_m(
     assert (ident, 1) in report.escalated
     (row,) = outbox(school_app, f"escalation:{ident}:")
     assert (row.key, to(row)) == (f"escalation:{ident}:1", HEAD)
-    body = text_of(mail(row))
+    body = body_of(mail(row))
     assert "Ansvarig: Rektor Västra skolan" in body
     assert "försenat 2 arbetsdagar" in body
     item = step(school_app, ident)
@@ -244,7 +236,7 @@ def test_escalation_goes_two_levels_up_the_chain(escalating_app: App, clock: Fix
         (f"escalation:{rector_step}:1", HEAD),
         (f"escalation:{rector_step}:2", DIRECTOR),
     ]
-    second = text_of(mail(rows[1]))
+    second = body_of(mail(rows[1]))
     assert "Eskaleringsnivå: 2" in second
     assert "Tidigare eskalerat till: Verksamhetschef grundskola norr" in second
     assert "nästa nivå i styrkedjan" in second
@@ -310,7 +302,7 @@ def test_a_step_nobody_holds_is_reported_and_escalates_to_the_unit_head(
     walk(school_app, clock, at(9, 24, 8, 0))
     (row,) = outbox(school_app, f"escalation:{ident}:")
     assert to(row) == RECTOR  # the head of the unit, who can see that someone takes it
-    assert "Ansvarig: ingen ansvarig (rektor)" in text_of(mail(row))
+    assert "Ansvarig: ingen ansvarig (rektor)" in body_of(mail(row))
 
 
 def test_run_due_reminds_and_sends(school_app: App, clock: FixedClock) -> None:

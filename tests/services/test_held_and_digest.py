@@ -16,7 +16,7 @@ from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import select, update
-from support import dialog_id_of, keep_dialogs
+from support import body_of, dialog_id_of, keep_dialogs
 
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import Dialog, OutboxMessage, Person
@@ -58,22 +58,6 @@ def _delivered(app: App, kind: str) -> list[EmailMessage]:
         if message["Message-ID"] in ids:
             found.append(message)
     return sorted(found, key=_to)
-
-
-def _text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
-
-
-def _html(message: EmailMessage) -> str:
-    part = message.get_body(("html",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
 
 
 def _to(message: EmailMessage) -> str:
@@ -125,7 +109,7 @@ def test_each_owner_gets_one_message_with_their_own_actions_first(
     assert rector_mail.get_content_type() == "multipart/alternative"  # no calendar part
     assert all(p.get_content_type() != "text/calendar" for p in rector_mail.walk())
 
-    text = _text(rector_mail)
+    text = body_of(rector_mail)
     own, others = text.index("Dina överenskomna åtgärder"), text.index("Övriga överenskomna")
     first = text.index("Analysera resultaten i åk 6 <matematik> & NO, senast tisdag 1 december")
     third = text.index("Följ upp närvaron, senast onsdag 20 januari 2027.")
@@ -134,11 +118,11 @@ def test_each_owner_gets_one_message_with_their_own_actions_first(
     assert "Ansvarig: Verksamhetschef" in text[others:]
     assert "med Västra skolan genomfördes tisdag 6 oktober 2026 kl. 14.30" in text
 
-    head_text = _text(head_mail)
+    head_text = body_of(head_mail)
     assert head_text.index("Stöd från Pedagogiskt center") < head_text.index("Övriga")
     assert head_text.index("Övriga") < head_text.index("Analysera resultaten")
 
-    html = _html(rector_mail)
+    html = body_of(rector_mail, "html")
     assert "&lt;matematik&gt; &amp; NO" in html
     assert "<matematik>" not in html
 
@@ -160,17 +144,17 @@ def test_an_english_owner_reads_english_and_a_swedish_one_swedish(
     assert _to(english) == INTL_RECTOR
     assert english["Subject"].startswith("The dialog was held – your agreed actions:")
     assert english["Content-Language"] == "en"
-    text = _text(english)
+    text = body_of(english)
     assert "Your agreed actions" in text
     assert "Other agreed actions" in text
     assert "Review the reading results, by Monday 30 November 2026." in text
     assert "was held Monday 5 October 2026 at 13:00" in text
     assert "Dina" not in text
     assert "senast" not in text
-    assert '<html lang="en">' in _html(english)
+    assert '<html lang="en">' in body_of(english, "html")
     assert swedish["Subject"].startswith("Dialogen är genomförd")
     assert swedish["Content-Language"] == "sv"
-    assert "Dina överenskomna åtgärder" in _text(swedish)
+    assert "Dina överenskomna åtgärder" in body_of(swedish)
 
 
 def test_a_dialog_held_without_agreements_sends_nothing(
@@ -233,7 +217,7 @@ def test_the_digest_lists_overdue_steps_by_level_and_unit(
     assert message["Subject"] == (
         f"Veckosammanställning vecka 39 2026: {len(expected)} försenade steg"
     )
-    groups = _groups(_text(message))
+    groups = _groups(body_of(message))
     # Levels in order of their code (area_rektor before council_board), then units by name.
     assert list(groups) == [
         "Verksamhetsdialog – Norrbackaskolan",
@@ -281,7 +265,7 @@ def test_a_clean_week_still_sends_inget_forsenat(planned_app: App) -> None:
     assert send_weekly_digest(planned_app) == 1
     (message,) = _delivered(planned_app, "digest")
     assert message["Subject"] == "Veckosammanställning vecka 36 2026: inget försenat"
-    assert "Inget försenat: inga steg i dina enheter är försenade" in _text(message)
+    assert "Inget försenat: inga steg i dina enheter är försenade" in body_of(message)
 
 
 def test_an_english_director_gets_the_digest_in_english(digest_app: App, clock: FixedClock) -> None:
@@ -293,7 +277,7 @@ def test_an_english_director_gets_the_digest_in_english(digest_app: App, clock: 
     (message,) = _delivered(app, "digest")
     count = len(overdue_steps(app, unit="sff"))
     assert message["Subject"] == f"Weekly digest, week 39 2026: {count} overdue steps"
-    text = _text(message)
+    text = body_of(message)
     assert "These are the overdue steps in your units" in text
     assert re.search(r"Was due \w+day \d+ September 2026, \d+ working days? overdue", text)
     assert "försenat" not in text
