@@ -71,3 +71,23 @@ class FixedClock:
         if at < self._now:
             raise ValueError("a clock never goes backward")
         self._now = at.astimezone(self.tz)
+
+
+class ShiftedClock:
+    """The wall clock, moved so that it started at ``at``: time flows from another moment.
+
+    For a daemon run with ``--now``: a trial of the days ahead in real time, where a
+    :class:`FixedClock` would stand still and nothing would ever fall due.
+    """
+
+    def __init__(self, at: datetime, tz: ZoneInfo = STOCKHOLM) -> None:
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=tz)
+        self.tz = tz
+        self._offset = at - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return (datetime.now(UTC) + self._offset).astimezone(self.tz)
+
+    def today(self) -> date:
+        return self.now().date()

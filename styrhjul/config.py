@@ -161,6 +161,44 @@ class CalendarSettings(_Section):
     arshjul: str = ""
 
 
+_LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class DaemonSettings(_Section):
+    """``[daemon]``: the clockwork of ``styrhjul daemon``.
+
+    The tick finds what is due in the database (invites, preparations, recurring steps,
+    reminders, overdue notices, escalations); the drain sends the outbox. The daily plan
+    keeps this year and, from 1 November, the next one planned; the weekly digest goes to
+    directors. Local times may not fall between 02:00 and 03:00: that hour is skipped when
+    Sweden changes to summer time and repeated when it changes back.
+    """
+
+    tick_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    drain_seconds: Annotated[int, Field(ge=1, le=3600)] = 15
+    heartbeat_seconds: Annotated[int, Field(ge=1, le=300)] = 10
+    plan_at: Annotated[str, Field(pattern=_LOCAL_TIME)] = "05:30"
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_at: Annotated[str, Field(pattern=_LOCAL_TIME)] = "07:00"
+    log_format: Literal["json", "text"] = "json"
+
+    @field_validator("plan_at", "digest_at")
+    @classmethod
+    def _not_in_the_dst_hour(cls, value: str) -> str:
+        if value.startswith("02:"):
+            raise ValueError(
+                f"{value} lies in the hour that is skipped (March) or repeated (October) when"
+                " Sweden changes between summer and winter time; choose a time outside"
+                " 02:00-02:59"
+            )
+        return value
+
+    @property
+    def lost_after_seconds(self) -> int:
+        """A daemon silent this long is taken for dead; its claimed work is taken over."""
+        return 3 * self.heartbeat_seconds
+
+
 class _FileModel(_Section):
     general: GeneralSettings = GeneralSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -168,6 +206,7 @@ class _FileModel(_Section):
     dialogs: DialogSettings = DialogSettings()
     scorecard: ScorecardSettings = ScorecardSettings()
     calendar: CalendarSettings = CalendarSettings()
+    daemon: DaemonSettings = DaemonSettings()
 
 
 @dataclass(frozen=True)
@@ -203,6 +242,10 @@ class Settings:
     @property
     def calendar(self) -> CalendarSettings:
         return self.file.calendar
+
+    @property
+    def daemon(self) -> DaemonSettings:
+        return self.file.daemon
 
     @property
     def arshjul_path(self) -> Path | None:

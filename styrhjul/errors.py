@@ -11,8 +11,10 @@
     │                                 (exit 4, HTTP 409)
     ├── PermissionDenied              the actor may not do this (exit 5, HTTP 403)
     ├── ConflictError                 someone else changed it first (exit 6, HTTP 409)
-    └── DeliveryFailed                a transport could not deliver; says whether to retry
-                                      (exit 7, HTTP 502)
+    ├── DeliveryFailed                a transport could not deliver; says whether to retry
+    │                                 (exit 7, HTTP 502)
+    └── AlreadyRunning                a second daemon on a database that allows only one
+                                      (exit 8)
 
 Errors name things: "dialog 412: cannot 'close' in state 'held'; allowed: follow_up, cancel".
 Entry points map the classes to exit codes and HTTP statuses in one place each
@@ -122,6 +124,10 @@ class DeliveryFailed(StyrhjulError):
         super().__init__(reason)
 
 
+class AlreadyRunning(StyrhjulError):
+    """Another daemon holds the database, and this one may not join it (SQLite)."""
+
+
 EXIT_CODES: dict[type[StyrhjulError], int] = {
     InputError: 2,
     NotFound: 3,
@@ -129,6 +135,7 @@ EXIT_CODES: dict[type[StyrhjulError], int] = {
     PermissionDenied: 5,
     ConflictError: 6,
     DeliveryFailed: 7,
+    AlreadyRunning: 8,
 }
 
 

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from styrhjul.clock import Clock, FixedClock
+from styrhjul.clock import Clock, FixedClock, ShiftedClock
 from styrhjul.config import Settings, load_settings
 from styrhjul.errors import InputError
 from styrhjul.services.context import App
@@ -33,6 +33,8 @@ class CliState:
     _settings: Settings | None = None
     _app: App | None = None
     _remembered: bool = False
+    flowing: bool = False
+    """``--now`` starts a running clock instead of a standing one (the daemon)."""
 
     @property
     def settings(self) -> Settings:
@@ -40,10 +42,14 @@ class CliState:
             self._settings = load_settings(self.config)
         return self._settings
 
-    def clock(self) -> Clock | None:
+    def clock(self, *, flowing: bool = False) -> Clock | None:
+        """The clock of ``--now``: standing still, or (``flowing``, for the daemon) running."""
         if not self.now:
             return None
-        return FixedClock(parse_datetime(self.now, "--now", self.settings), self.settings.tz)
+        at = parse_datetime(self.now, "--now", self.settings)
+        if flowing:
+            return ShiftedClock(at, self.settings.tz)
+        return FixedClock(at, self.settings.tz)
 
     def app(self, *, remember: bool = True) -> App:
         """The application; on first use the loaded definition versions are stored.
@@ -56,7 +62,7 @@ class CliState:
             from styrhjul.wiring import build
 
             require_current(self.settings.database_url)
-            self._app = build(self.settings, clock=self.clock())
+            self._app = build(self.settings, clock=self.clock(flowing=self.flowing))
         if remember and not self._remembered:
             from styrhjul.services.definitions import remember_definitions
 

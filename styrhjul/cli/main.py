@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from styrhjul.cli.assignments import assignments_group
 from styrhjul.cli.base import CliState, json_option, local, parse_date, pass_state, print_json
+from styrhjul.cli.daemon import daemon_group
 from styrhjul.cli.dialogs import dialog_group, plan_command
 from styrhjul.cli.digest import digest_group
 from styrhjul.cli.feeds import feed_group
@@ -269,6 +270,7 @@ cli.add_command(events_command)
 cli.add_command(wheel_command)
 cli.add_command(feed_group)
 cli.add_command(digest_group)
+cli.add_command(daemon_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,3 +6,4 @@ models and migrations serve both.
 
 # The instance subtypes must be mapped before any query on Instance can return them.
 from styrhjul.db import governance as governance
+from styrhjul.db import operations as operations

@@ -15,6 +15,14 @@ from styrhjul.notifications.messages import Sender
 from styrhjul.notifications.render import Renderer
 from styrhjul.notifications.transports import Transport
 
+Stop = Callable[[], bool]
+"""Asked between units of work by loops that may run long: True means return now."""
+
+
+def never() -> bool:
+    """The :data:`Stop` of a pass that runs to its end."""
+    return False
+
 
 @dataclass
 class App:

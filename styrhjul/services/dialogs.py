@@ -27,7 +27,7 @@ from styrhjul.errors import (
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.chain import steer_planned_rounds
 from styrhjul.services.checklist import carry_agreement
-from styrhjul.services.context import App
+from styrhjul.services.context import App, Stop, never
 from styrhjul.services.instances import (
     fire,
     instance_transaction,
@@ -234,7 +234,7 @@ def replan(app: App, dialog_id: int, *, actor: str, starts_at: datetime, reason:
         return True
 
 
-def send_due_invites(app: App) -> list[int]:
+def send_due_invites(app: App, *, stop: Stop = never) -> list[int]:
     """Send the first invite of every dialog planned ahead whose invite time has come."""
     now = app.clock.now()
     with app.db.session() as session:
@@ -247,6 +247,8 @@ def send_due_invites(app: App) -> list[int]:
         )
     invited = []
     for dialog_id in due:
+        if stop():
+            break
         try:
             with dialog_transaction(app, dialog_id) as (session, dialog):
                 if dialog.invite_at is None:
@@ -262,7 +264,7 @@ def send_due_invites(app: App) -> list[int]:
     return invited
 
 
-def open_due_preparations(app: App) -> list[int]:
+def open_due_preparations(app: App, *, stop: Stop = never) -> list[int]:
     """Open preparation for every instance whose window has come (the daemon's tick)."""
     now = app.clock.now()
     waiting = {
@@ -278,6 +280,8 @@ def open_due_preparations(app: App) -> list[int]:
         )
     opened = []
     for dialog_id in due:
+        if stop():
+            break
         try:
             with instance_transaction(app, dialog_id) as (session, instance):
                 if instance.state not in waiting:

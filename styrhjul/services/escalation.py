@@ -35,7 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from styrhjul.calendar import local_datetime
 from styrhjul.db.models import ChecklistItem, Instance, OrgUnit, Person
 from styrhjul.services.audit import audit_instance
-from styrhjul.services.context import App
+from styrhjul.services.context import App, Stop, never
 from styrhjul.services.notices import enqueue_notice, step_notice
 from styrhjul.services.org import ancestors, holders, superior
 from styrhjul.services.overdue import live_instances
@@ -70,12 +70,12 @@ class NoticeReport:
 Due = tuple[datetime, int, int, str, int]  # (instant, order, step id, kind, level)
 
 
-def send_due_notices(app: App) -> NoticeReport:
+def send_due_notices(app: App, *, stop: Stop = never) -> NoticeReport:
     """Send every reminder, overdue notice and escalation that is due, oldest first."""
     now = app.clock.now()
     report = NoticeReport()
     queue = _due(app, now, report)
-    while queue:
+    while queue and not stop():
         _, _, step_id, kind, level = heapq.heappop(queue)
         try:
             if kind != ESCALATION:

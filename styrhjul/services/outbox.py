@@ -8,26 +8,34 @@ that may pass is retried with exponential backoff up to ``mail.max_attempts``; t
 a permanent failure, the row is marked ``failed`` with its last error, never dropped.
 
 A crash between the transport's acceptance and the "sent" commit leaves a ``sending`` row;
-:func:`recover_stale` hands it back after a lease, and the resend carries the same
-Message-ID, so the duplicate is recognisable (a Maildir transport even skips it).
+:func:`recover_stale` hands it back once its claimant is known to be gone (a stopped or
+silent daemon, a process that no longer exists on this host) or after a lease, and the
+resend carries the same Message-ID, so the duplicate is recognisable (a Maildir transport
+skips it, Exchange finds it in Sent Items). That window is kept small: the "sent" update
+is the first thing done after the transport returns, on a connection taken from the pool
+before sending.
+
+On PostgreSQL the claim reads its candidate with ``FOR UPDATE SKIP LOCKED``, so that
+several daemons draining at once do not queue behind each other's rows.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP, default
+from time import perf_counter
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import OutboxMessage
 from styrhjul.errors import DeliveryFailed, NotFound
 from styrhjul.services.context import App
+from styrhjul.services.daemons import lost_workers, worker_name
 
 LEASE = timedelta(minutes=10)
 """A row left in ``sending`` longer than this belongs to a process that died."""
@@ -63,58 +71,87 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     recovered: int = 0
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    window_seconds: float = 0.0
+    """The longest time between the transport's acceptance and the "sent" commit: a crash
+    in it is the only way a message goes out twice (with the same Message-ID)."""
 
 
 def recover_stale(app: App, lease: timedelta = LEASE) -> int:
-    """Hand ``sending`` rows whose claim is older than ``lease`` back to ``pending``."""
+    """Hand back to ``pending`` the ``sending`` rows nobody will finish.
+
+    Those are rows whose claimant is lost (see
+    :func:`~styrhjul.services.daemons.lost_workers`) and rows claimed longer ago than
+    ``lease`` by anyone.
+    """
     now = app.clock.now()
+    lost_after = timedelta(seconds=app.settings.daemon.lost_after_seconds)
     with app.db.session() as session:
+        lost = lost_workers(session, now, lost_after)
+        stale = OutboxMessage.claimed_at < now - lease
+        if lost:
+            stale = stale | OutboxMessage.claimed_by.in_(lost)
         result = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease)
+            .where(OutboxMessage.status == "sending", stale)
             .values(status="pending", next_attempt_at=now, claimed_by=None)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def dispatch(app: App, *, limit: int = 500, worker: str | None = None) -> DispatchReport:
-    """Send what is due, at most ``limit`` messages; each outcome is committed on its own."""
+def dispatch(
+    app: App,
+    *,
+    limit: int = 500,
+    worker: str | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> DispatchReport:
+    """Send what is due, at most ``limit`` messages; each outcome is committed on its own.
+
+    ``stop`` is asked before each message: a daemon told to stop finishes the message in
+    hand and returns.
+    """
     me = worker or worker_name()
     recovered = recover_stale(app)
     sent = retried = failed = 0
+    window = 0.0
     for _ in range(limit):
+        if stop is not None and stop():
+            break
         claimed = _claim_next(app, me)
         if claimed is None:
             break
         row_id, payload, attempts = claimed
         message = message_from_bytes(payload, policy=default)
         assert isinstance(message, EmailMessage)
-        try:
-            app.transport.send(message)
-        except DeliveryFailed as exc:
-            if _record_failure(app, row_id, attempts, exc):
-                failed += 1
-            else:
-                retried += 1
-            continue
-        _record_sent(app, row_id)
+        with app.db.engine.connect() as connection:  # ready before sending: see the docstring
+            try:
+                app.transport.send(message)
+            except DeliveryFailed as exc:
+                if _record_failure(app, row_id, attempts, exc):
+                    failed += 1
+                else:
+                    retried += 1
+                continue
+            accepted = perf_counter()
+            _record_sent(connection, row_id, app.clock.now())
+            window = max(window, perf_counter() - accepted)
         sent += 1
-    return DispatchReport(sent, retried, failed, recovered)
+    return DispatchReport(sent, retried, failed, recovered, window)
 
 
 def _claim_next(app: App, me: str) -> tuple[int, bytes, int] | None:
     now = app.clock.now()
     with app.db.session() as session:
-        candidates = session.scalars(
+        due = (
             select(OutboxMessage.id)
             .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(20)
-        ).all()
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.limit(1).with_for_update(skip_locked=True)
+        else:
+            due = due.limit(20)
+        candidates = session.scalars(due).all()
         for row_id in candidates:
             won = session.execute(
                 update(OutboxMessage)
@@ -134,13 +171,13 @@ def _claim_next(app: App, me: str) -> tuple[int, bytes, int] | None:
     return None
 
 
-def _record_sent(app: App, row_id: int) -> None:
-    with app.db.session() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(status="sent", sent_at=app.clock.now(), last_error=None)
-        )
+def _record_sent(connection: Connection, row_id: int, now: datetime) -> None:
+    connection.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status="sent", sent_at=now, last_error=None)
+    )
+    connection.commit()
 
 
 def _record_failure(app: App, row_id: int, attempts: int, exc: DeliveryFailed) -> bool:

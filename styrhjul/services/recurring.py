@@ -26,7 +26,7 @@ from styrhjul.db.models import ChecklistItem, Instance
 from styrhjul.engine.recurring import RecurringSpec
 from styrhjul.errors import ConflictError
 from styrhjul.services.audit import audit_instance
-from styrhjul.services.context import App
+from styrhjul.services.context import App, Stop, never
 from styrhjul.services.instances import add_step, instance_transaction, resolve_assignee
 from styrhjul.services.schedule import DUE_AT, due_times
 from styrhjul.vocabulary import SYSTEM
@@ -39,7 +39,7 @@ def origin_of(rule: RecurringSpec) -> str:
     return f"{RECURRING_ORIGIN}{rule.key}"
 
 
-def raise_recurring_steps(app: App) -> list[int]:
+def raise_recurring_steps(app: App, *, stop: Stop = never) -> list[int]:
     """Add every recurring step whose window has opened today; the ids of the steps added."""
     watched: dict[str, set[str]] = {}
     for machine in app.machines.values():
@@ -65,6 +65,8 @@ def raise_recurring_steps(app: App) -> list[int]:
         )
     raised: list[int] = []
     for instance_id in candidates:
+        if stop():
+            break
         try:
             with instance_transaction(app, instance_id, model=Instance) as (session, instance):
                 items = _raise_for(app, session, instance)

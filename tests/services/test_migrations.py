@@ -16,9 +16,10 @@ from styrhjul.db.models import Base
 
 _fresh = itertools.count(1)
 TABLES = {"agenda_item", "agreement", "assignment", "assignment_member", "assignment_unit",
-          "audit_event", "calendar_event", "checklist_item", "dialog", "feed_token", "instance",
-          "measure", "meeting", "meeting_attendee", "observation", "org_unit", "outbox_message",
-          "outcome", "person", "role_assignment", "unit_cycle", "workflow_source"}  # fmt: skip
+          "audit_event", "calendar_event", "checklist_item", "daemon_job", "daemon_process",
+          "dialog", "feed_token", "instance", "measure", "meeting", "meeting_attendee",
+          "observation", "org_unit", "outbox_message", "outcome", "period_run", "person",
+          "role_assignment", "unit_cycle", "workflow_source"}  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
