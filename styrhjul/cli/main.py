@@ -83,7 +83,7 @@ def init_command(state: CliState, example: bool) -> None:
 
 @cli.group("db")
 def db_group() -> None:
-    """Database migrations."""
+    """Database migrations, backup and restore."""
 
 
 @db_group.command("upgrade")
@@ -105,6 +105,57 @@ def db_current(state: CliState) -> None:
 
     click.echo(f"current: {current_revision(state.settings.database_url) or 'empty'}")
     click.echo(f"head:    {head_revision()}")
+
+
+@db_group.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@pass_state
+def db_backup(state: CliState, path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH, safely while the daemon runs (PostgreSQL: pg_dump)."""
+    from styrhjul.services.backup import backup_sqlite
+
+    report = backup_sqlite(state.settings.database_url, path, force=force)
+    click.echo(
+        f"backed up {report.database} to {report.backup}"
+        f" ({report.bytes} bytes, revision {report.revision})"
+    )
+
+
+@db_group.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an earlier restore's *.before-restore.")
+@pass_state
+def db_restore(state: CliState, path: Path, force: bool) -> None:
+    """Replace the SQLite database with the backup PATH; the old one is kept beside it.
+
+    Refused while a daemon runs on the database: stop it first.
+    """
+    from styrhjul.daemon.lock import sqlite_lock
+    from styrhjul.errors import AlreadyRunning
+    from styrhjul.services.backup import restore_sqlite, sqlite_file
+
+    url = state.settings.database_url
+    sqlite_file(url, "restore")  # PostgreSQL: the pg_restore advice before any lock
+    lock = sqlite_lock(url)
+    assert lock is not None  # a SQLite URL, checked above
+    try:
+        lock.acquire()  # held throughout: no daemon starts on a half-restored database
+    except AlreadyRunning:
+        holder = lock.path.read_text(encoding="utf-8").strip() or "unknown"
+        raise AlreadyRunning(
+            f"a daemon ({holder}) runs on {lock.database}: stop it before restoring"
+            " (systemctl stop styrhjul)"
+        ) from None
+    try:
+        report = restore_sqlite(url, path, force=force)
+    finally:
+        lock.release()
+    click.echo(f"restored {report.database} from {report.backup} (revision {report.revision})")
+    if report.kept is not None:
+        click.echo(f"the database as it was: {report.kept}")
+    if report.needs_upgrade:
+        click.echo(f"the backup is older than this version ({report.head}): styrhjul db upgrade")
 
 
 @cli.group("org", invoke_without_command=True)
