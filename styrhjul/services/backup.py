@@ -133,7 +133,14 @@ def restore_sqlite(url: str, backup: Path, *, force: bool = False) -> RestoreRep
                 _copy(live, partial)
             os.replace(partial, kept)
         with closing(_open(backup)) as source, closing(_open(database)) as live:
-            source.backup(live)
+            try:
+                source.backup(live)
+            except sqlite3.Error as exc:  # e.g. another page size: the database is unchanged
+                raise InputError(
+                    f"cannot copy {backup} into {database}: {exc}; the database is unchanged,"
+                    f" and as it was in {kept}",
+                    key="PATH",
+                ) from None
     else:
         with _partial(database) as partial:
             with closing(_open(backup)) as source:
