@@ -1,0 +1,205 @@
+"""The daemon killed with SIGKILL: nothing lost, nothing done twice, but the one resend it allows.
+
+A daemon can die at any instruction (the OOM killer, a power cut, ``kill -9``). What it
+promises (README, "The daemon") is that nothing lives only in its memory: every unit of
+work is committed on its own, claimed atomically, and a restart or another daemon finishes
+what was left. The only thing a kill may cause is one resend of a message, with the same
+Message-ID, when it falls between the SMTP server's 250 and the commit that marks the
+outbox row sent; ``services.outbox`` keeps that window as short as it can.
+
+These tests check the promise with the real daemon process, a real SMTP server and a
+real database: on SQLite, many kills at seeded random moments during a busy catch-up; on
+PostgreSQL, two daemons sharing the work, one of them killed mid-work. Each prints one
+line of figures (run with ``-s`` to see it): kills, kills in the window, messages,
+duplicates, the longest window the daemons measured.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from pgserver import PostgresServer
+from sqlalchemy import func, select
+
+from styrhjul.db.models import OutboxMessage
+from styrhjul.services.context import App
+
+from .crashkit import (
+    BUSY_AT,
+    Daemon,
+    Delivery,
+    Ledger,
+    MessageIds,
+    check_consistency,
+    check_delivery,
+    daemon_config,
+    due_invites,
+    open_app,
+    seed_busy,
+    wait_until,
+)
+
+SEED = 20260126
+KILLS = 24
+LATEST_KILL = 1.2
+"""Seconds after a daemon's start its kill comes at the latest: early kills land in the
+catch-up's periodic jobs and tick, later ones in the drain and, once all is sent, in idle."""
+LOST_AFTER = 3
+"""``3 x heartbeat_seconds`` of the test config: a silent daemon is lost after this."""
+
+
+def _outbox(app: App) -> dict[str, int]:
+    with app.db.session() as session:
+        return dict(
+            session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+
+
+def _idle(app: App, daemon: Daemon) -> Callable[[], bool]:
+    """True once the daemon has caught up and runs, and nothing is pending or sending."""
+
+    def check() -> bool:
+        code = daemon.process.poll()
+        assert code is None, f"daemon exited with {code}: {daemon.tail()}"
+        if not daemon.events("daemon.running"):
+            return False
+        counts = _outbox(app)
+        return not counts.get("pending") and not counts.get("sending")
+
+    return check
+
+
+def _phase(daemon: Daemon) -> str:
+    """Where a killed daemon was, by its log: catch-up (periodic jobs, tick), drain, idle."""
+    if daemon.events("daemon.running"):
+        return "idle"
+    ticked = any(e.get("job") == "tick" for e in daemon.events("job.done"))
+    return "drain" if ticked else "tick"
+
+
+def _figures(
+    label: str, ledger: Ledger, delivery: Delivery, daemons: list[Daemon], phases: str = ""
+) -> str:
+    window = max(d.max_window() for d in daemons)
+    line = (
+        f"{label}: seed {SEED}, {ledger.kills} kills{phases}, {delivery.window_hits} in the "
+        f"window ({ledger.seen_at_kill} seen at once), {delivery.messages} messages, "
+        f"{delivery.duplicates} duplicates, longest window {window * 1000:.1f} ms"
+    )
+    print(line)
+    return line
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
+    tmp_path: Path, smtp_server: Callable[..., Controller]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'styrhjul.db'}"
+    seed_busy(url, tmp_path / "seed")
+    server = MessageIds()
+    config = daemon_config(tmp_path / "daemon", url, smtp_server(server).port)
+    app = open_app(config, BUSY_AT)
+    invites = due_invites(app)
+    rng = random.Random(SEED)
+    ledger = Ledger()
+    daemons: list[Daemon] = []
+    began = time.monotonic()
+    now = BUSY_AT
+    try:
+        for i in range(KILLS):
+            now = max(BUSY_AT + timedelta(seconds=time.monotonic() - began), now)
+            daemon = Daemon(config, now, tmp_path / f"daemon-{i}.log")
+            daemons.append(daemon)
+            daemon.wait_for("daemon.started")
+            time.sleep(rng.uniform(0.05, LATEST_KILL))
+            daemon.kill()
+            ledger.killed(app, server)
+        # the last one starts once the killed ones count as lost, whatever their pid says
+        now = BUSY_AT + timedelta(seconds=time.monotonic() - began + LOST_AFTER + 1)
+        last = Daemon(config, now, tmp_path / "daemon-last.log")
+        daemons.append(last)
+        wait_until("the last daemon to send everything", _idle(app, last))
+        assert last.stop() == 0, last.tail()
+    finally:
+        for daemon in daemons:
+            if daemon.process.poll() is None:
+                daemon.kill()
+    delivery = check_delivery(app, server, ledger)
+    phases = Counter(_phase(d) for d in daemons[:-1])
+    line = _figures("sqlite", ledger, delivery, daemons, f" {dict(phases)}")
+    app.close()
+    checker = open_app(config, now)
+    try:
+        check_consistency(checker, invites)
+    finally:
+        checker.close()
+    assert delivery.messages > 150, line
+    assert ledger.kills == KILLS, line
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_postgresql_the_survivor_finishes_what_the_killed_one_left(
+    tmp_path: Path, smtp_server: Callable[..., Controller], pg_server: PostgresServer
+) -> None:
+    pg_server.drop_database("crash_two_daemons")
+    pg_server.create_database("crash_two_daemons")
+    url = pg_server.url("crash_two_daemons")
+    seed_busy(url, tmp_path / "seed")
+    server = MessageIds()
+    config = daemon_config(tmp_path / "daemon", url, smtp_server(server).port)
+    app = open_app(config, BUSY_AT)
+    invites = due_invites(app)
+    rng = random.Random(SEED)
+    ledger = Ledger()
+    daemons = [Daemon(config, BUSY_AT, tmp_path / f"daemon-{n}.log") for n in "ab"]
+    try:
+        for daemon in daemons:
+            daemon.wait_for("daemon.started")
+        workers = {d.worker for d in daemons}
+
+        def both_sent() -> bool:
+            return workers <= _senders(app)
+
+        wait_until("both daemons to send", both_sent)
+        time.sleep(rng.uniform(0.0, 0.5))
+        victim, survivor = rng.sample(daemons, 2)
+        victim.kill()
+        ledger.killed(app, server, worker=victim.worker)
+        left = _outbox(app).get("pending", 0)
+        wait_until("the survivor to send everything", _idle(app, survivor))
+        assert survivor.stop() == 0, survivor.tail()
+    finally:
+        for daemon in daemons:
+            if daemon.process.poll() is None:
+                daemon.kill()
+    delivery = check_delivery(app, server, ledger)
+    line = _figures("postgresql", ledger, delivery, daemons, f", {left} pending at the kill")
+    assert workers <= _senders(app), f"not both daemons sent: {line}"
+    recovered = sum(int(e.get("recovered", 0)) for e in survivor.events("job.done"))
+    assert recovered >= sum(ledger.sending_at_kill.values()), f"{recovered} recovered; {line}"
+    app.close()
+    checker = open_app(config, BUSY_AT)
+    try:
+        check_consistency(checker, invites)
+    finally:
+        checker.close()
+    assert delivery.messages > 150, line
+
+
+def _senders(app: App) -> set[str]:
+    with app.db.session() as session:
+        return {
+            worker
+            for worker in session.scalars(
+                select(OutboxMessage.claimed_by).where(OutboxMessage.status == "sent").distinct()
+            )
+            if worker is not None
+        }
