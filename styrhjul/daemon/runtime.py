@@ -60,6 +60,8 @@ class Runtime:
     jobs: dict[str, JobSpec] = field(default_factory=dict)
     stop_reason: str = ""
     """The signal that asked this daemon to stop, once one has."""
+    catching_up: bool = False
+    """True during the catch-up at start, whose runs are logged even when idle."""
 
     def stop_requested(self) -> bool:
         return self.stopping.is_set()
@@ -78,6 +80,9 @@ class Runtime:
             self._record(job, started, ok=False, summary={}, error=repr(error))
             return False
         elapsed = round((perf_counter() - began) * 1000, 1)
+        if self.catching_up:
+            context.setdefault("catch_up", True)
+        # An idle tick or drain says nothing; the catch-up always says what it did.
         if any(summary.get(k) for k in summary if k != "window_seconds") or context:
             log(self.logger, INFO, "job.done", job=job, ms=elapsed, **context, **summary)
         self._record(job, started, ok=True, summary=summary)
@@ -194,7 +199,7 @@ def _started(runtime: Runtime) -> None:
         "now": now.isoformat(),
     }
     if seen is not None:
-        fields["last_daemon_seen"] = seen.isoformat()
+        fields["last_daemon_seen"] = seen.astimezone(runtime.app.settings.tz).isoformat()
         fields["down_for"] = str(max(now - seen, timedelta(0))).split(".")[0]
     log(runtime.logger, INFO, "daemon.started", **fields)
 
@@ -203,12 +208,17 @@ def _catch_up(runtime: Runtime) -> None:
     """Periodic jobs whose period is not done, then one tick and one drain, in order."""
     from styrhjul.daemon import jobs  # noqa: PLC0415 - jobs imports this module
 
-    for spec in runtime.jobs.values():
-        if spec.periodic is not None:
-            getattr(jobs, spec.func.rpartition(":")[2])(runtime)
-    jobs.tick(runtime)
-    jobs.drain(runtime)
-    log(runtime.logger, INFO, "daemon.caught-up", jobs=[TICK, DRAIN])
+    runtime.catching_up = True
+    try:
+        for spec in runtime.jobs.values():
+            if spec.periodic is not None:
+                getattr(jobs, spec.func.rpartition(":")[2])(runtime)
+        jobs.tick(runtime)
+        jobs.drain(runtime)
+    finally:
+        runtime.catching_up = False
+    if not runtime.stop_requested():
+        log(runtime.logger, INFO, "daemon.caught-up", jobs=[TICK, DRAIN])
 
 
 def _scheduler(runtime: Runtime) -> BackgroundScheduler:

@@ -15,7 +15,7 @@ catches up the missed period once, and a second daemon or a repeated fire finds 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from styrhjul.calendar import local_datetime
 from styrhjul.config import Settings
+from styrhjul.errors import InputError
 
 TICK, DRAIN, HEARTBEAT, PLAN, DIGEST = "tick", "drain", "heartbeat", "plan", "digest"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -47,8 +48,17 @@ class Periodic:
         return f"{iso.year}-W{iso.week:02d}"
 
     def due_on(self, day: date, tz: ZoneInfo) -> datetime:
-        """The instant it is due on ``day`` (whether or not that is one of its days)."""
-        return local_datetime(day, self.at, tz)
+        """The instant it is due on ``day`` (whether or not that is one of its days).
+
+        Config keeps ``at`` out of 02:00-02:59; should one get there anyway, a wall time
+        skipped in March is taken an hour later, as APScheduler's cron trigger fires it,
+        rather than leaving the day without a due instant.
+        """
+        try:
+            return local_datetime(day, self.at, tz)
+        except InputError:
+            skipped = datetime.combine(day, self.at, tzinfo=tz)
+            return skipped.astimezone(UTC).astimezone(tz)
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,8 @@ def last_due(periodic: Periodic, now: datetime, tz: ZoneInfo) -> datetime:
         if periodic.every == "week" and candidate.weekday() != periodic.weekday:
             continue
         due = periodic.due_on(candidate, tz)
-        if due <= now:
+        # In UTC: aware datetimes of one zone compare by wall time, which is wrong in the
+        # hour that October repeats and for a wall time March skips.
+        if due.astimezone(UTC) <= now.astimezone(UTC):
             return due
     raise AssertionError("unreachable: a day or a week always has a due instant")

@@ -158,11 +158,10 @@ def claim_period(app: App, job: str, period: str, due_at: datetime, worker: str)
             return False
         if row.status == "running" and row.worker != worker:
             holder = session.scalar(select(DaemonProcess).where(DaemonProcess.worker == row.worker))
-            alive = (
-                holder is not None
-                and holder.stopped_at is None
-                and holder.heartbeat_at >= now - lost_after
-            )
+            if holder is None:  # never registered: give it the silence a daemon gets
+                alive = row.started_at >= now - lost_after
+            else:
+                alive = holder.stopped_at is None and holder.heartbeat_at >= now - lost_after
             if alive:
                 return False
         taken = session.execute(

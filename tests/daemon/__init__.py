@@ -1,0 +1,1 @@
+"""The daemon's tests: timetable and DST, the process, its command line."""
