@@ -47,10 +47,16 @@ from .crashkit import (
 )
 
 SEED = 20260126
-KILLS = 24
-LATEST_KILL = 1.2
-"""Seconds after a daemon's start its kill comes at the latest: early kills land in the
-catch-up's periodic jobs and tick, later ones in the drain and, once all is sent, in idle."""
+KILLS = 28
+EARLY_KILLS = 6
+"""The first kills come within ``LATEST_KILL`` seconds of the start: in the catch-up's
+periodic jobs and its long tick (invites, preparations, notices), which later starts skip."""
+LATEST_KILL = 1.0
+AT_DRAIN = 0.8
+"""The share of the later kills aimed at the drain, where the window is: they come after
+the catch-up tick, within ``LATEST_DRAIN_KILL`` seconds (a dozen messages at most). Once all
+is sent, kills land in idle daemons."""
+LATEST_DRAIN_KILL = 0.25
 LOST_AFTER = 3
 """``3 x heartbeat_seconds`` of the test config: a silent daemon is lost after this."""
 
@@ -119,7 +125,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
             daemon = Daemon(config, now, tmp_path / f"daemon-{i}.log")
             daemons.append(daemon)
             daemon.wait_for("daemon.started")
-            time.sleep(rng.uniform(0.05, LATEST_KILL))
+            if i >= EARLY_KILLS and rng.random() < AT_DRAIN:
+                daemon.wait_for("job.done", job="tick")
+                time.sleep(rng.uniform(0.0, LATEST_DRAIN_KILL))
+            else:
+                time.sleep(rng.uniform(0.05, LATEST_KILL))
             daemon.kill()
             ledger.killed(app, server)
         # the last one starts once the killed ones count as lost, whatever their pid says
