@@ -42,6 +42,16 @@ class SystemClock:
         return self.now().date()
 
 
+def _normal(at: datetime, tz: ZoneInfo) -> datetime:
+    """``at`` as a real instant in ``tz``, through UTC.
+
+    ``astimezone`` into the zone a datetime already carries changes nothing, so a wall
+    time that does not exist (02:30 on the last Sunday of March) would stay as given and
+    compare wrongly with other times of the zone; the round trip makes it 03:30.
+    """
+    return at.astimezone(UTC).astimezone(tz)
+
+
 class FixedClock:
     """A clock that stands still until told to move: for tests, trials and simulation."""
 
@@ -49,7 +59,7 @@ class FixedClock:
         if at.tzinfo is None:
             at = at.replace(tzinfo=tz)
         self.tz = tz
-        self._now = at.astimezone(tz)
+        self._now = _normal(at, tz)
 
     def now(self) -> datetime:
         return self._now
@@ -61,7 +71,7 @@ class FixedClock:
         """Move forward by ``delta`` (never backward) and return the new instant."""
         if delta < timedelta(0):
             raise ValueError("a clock never goes backward")
-        self._now = (self._now + delta).astimezone(self.tz)
+        self._now = _normal(self._now + delta, self.tz)
         return self._now
 
     def set(self, at: datetime) -> None:
@@ -70,7 +80,7 @@ class FixedClock:
             at = at.replace(tzinfo=self.tz)
         if at < self._now:
             raise ValueError("a clock never goes backward")
-        self._now = at.astimezone(self.tz)
+        self._now = _normal(at, self.tz)
 
 
 class ShiftedClock:

@@ -21,7 +21,14 @@ from styrhjul.services.yearplan import keep_planned
 
 
 def tick(runtime: Runtime) -> None:
-    """Everything due in the database except sending: invites, preparations, notices."""
+    """Everything due in the database except sending: invites, preparations, notices.
+
+    It first looks whether a periodic period has come that no fire of its own has done:
+    the cron triggers follow the machine's clock, while a trial daemon's clock (``--now``)
+    runs elsewhere, and a fire can be lost. That look costs nothing once a period is done.
+    """
+    plan(runtime, check=True)
+    digest(runtime, check=True)
     runtime.run(
         TICK, lambda: run_due(runtime.app, drain=False, stop=runtime.stop_requested).summary()
     )
@@ -40,7 +47,7 @@ def heartbeat(runtime: Runtime) -> None:
     runtime.quietly("heartbeat", lambda: beat(runtime.app, runtime.worker))
 
 
-def plan(runtime: Runtime) -> None:
+def plan(runtime: Runtime, *, check: bool = False) -> None:
     """Keep this year, and from 1 November the next, planned (once a day)."""
 
     def work(_due: datetime) -> dict[str, Any]:
@@ -51,9 +58,11 @@ def plan(runtime: Runtime) -> None:
             "first_plans": [p.year for p in plans if p.first_plan],
         }
 
-    runtime.periodic(PLAN, work)
+    runtime.periodic(PLAN, work, check=check)
 
 
-def digest(runtime: Runtime) -> None:
+def digest(runtime: Runtime, *, check: bool = False) -> None:
     """The directors' digest of overdue steps (once a week)."""
-    runtime.periodic(DIGEST, lambda due: {"sent": send_weekly_digest(runtime.app, due.date())})
+    runtime.periodic(
+        DIGEST, lambda due: {"sent": send_weekly_digest(runtime.app, due.date())}, check=check
+    )

@@ -59,6 +59,8 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
     jobs: dict[str, JobSpec] = field(default_factory=dict)
     stop_reason: str = ""
+    settled: dict[str, str] = field(default_factory=dict)
+    """The period of each periodic job this daemon last tried or found done."""
     """The signal that asked this daemon to stop, once one has."""
     catching_up: bool = False
     """True during the catch-up at start, whose runs are logged even when idle."""
@@ -95,8 +97,15 @@ class Runtime:
         except Exception as error:
             log(self.logger, WARNING, "job.failed", job=job, error=repr(error))
 
-    def periodic(self, job: str, work: Callable[[datetime], dict[str, Any]]) -> None:
-        """Do ``job`` for its latest due period, if no daemon has done it yet."""
+    def periodic(
+        self, job: str, work: Callable[[datetime], dict[str, Any]], *, check: bool = False
+    ) -> None:
+        """Do ``job`` for its latest due period, if no daemon has done it yet.
+
+        ``check`` is the tick's look (see ``jobs.tick``): a period this daemon has already
+        tried, or found done, is not tried again until its own fire or a restart, so the
+        check costs nothing and a failing job is not retried every tick.
+        """
         if self.stop_requested():
             return
         spec = self.jobs[job]
@@ -104,6 +113,9 @@ class Runtime:
         now = self.app.clock.now()
         due = last_due(spec.periodic, now, self.app.settings.tz)
         period = spec.periodic.period(due)
+        if check and self.settled.get(job) == period:
+            return
+        self.settled[job] = period
         try:
             if not claim_period(self.app, job, period, due, self.worker):
                 return

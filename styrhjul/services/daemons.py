@@ -112,12 +112,16 @@ def lost_workers(session: Session, now: datetime, lost_after: timedelta) -> set[
             )
         )
     )
-    me = this_host()
-    for name in claimants - lost:
-        host, _, pid = name.rpartition(":")
-        if host == me and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            lost.add(name)
+    lost.update(name for name in claimants - lost if gone_here(name))
     return lost
+
+
+def gone_here(worker: str) -> bool:
+    """Whether ``worker`` (``host:pid``) ran on this host in a process that no longer exists."""
+    host, _, pid = worker.rpartition(":")
+    return (
+        host == this_host() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -133,6 +137,12 @@ def _alive(pid: int) -> bool:
 def claim_period(app: App, job: str, period: str, due_at: datetime, worker: str) -> bool:
     """Claim ``job`` for ``period``; False when it is done or another live daemon has it."""
     now = app.clock.now()
+    with app.db.session() as session:
+        known = session.scalar(
+            select(PeriodRun.status).where(PeriodRun.job == job, PeriodRun.period == period)
+        )
+    if known == "done":
+        return False  # the common case of a check: one read, no write
     try:
         with app.db.session() as session:
             session.add(
@@ -162,7 +172,7 @@ def claim_period(app: App, job: str, period: str, due_at: datetime, worker: str)
                 alive = row.started_at >= now - lost_after
             else:
                 alive = holder.stopped_at is None and holder.heartbeat_at >= now - lost_after
-            if alive:
+            if alive and not gone_here(row.worker):
                 return False
         taken = session.execute(
             update(PeriodRun)

@@ -378,3 +378,26 @@ def test_config_takes_times_outside_that_hour(tmp_path: Path, value: str) -> Non
     plan = specs(settings)[PLAN]
     assert plan.periodic is not None
     assert plan.periodic.at.isoformat("minutes") == value
+
+
+def test_the_tick_does_a_period_no_fire_did_once(app: App, clock: FixedClock) -> None:
+    """A trial daemon's clock (``--now``) is not the machine's, so its cron fires come at
+    the machine's 05:30; the tick looks, and does each period once when its time comes."""
+    runtime = runtime_for(app)
+    clock.set(local(2026, 9, 2, 5, 0))  # Wednesday, before 05:30: the period of 1 September
+    jobs.tick(runtime)
+    jobs.tick(runtime)
+    clock.set(local(2026, 9, 2, 5, 31))
+    jobs.tick(runtime)
+    jobs.tick(runtime)
+    with app.db.session() as session:
+        periods = sorted(session.execute(select(PeriodRun.job, PeriodRun.period)).all())
+        runs = {j.job: j.runs for j in session.scalars(select(DaemonJob))}
+    assert periods == [
+        (DIGEST, "2026-W36"),
+        (PLAN, "2026-09-01"),
+        (PLAN, "2026-09-02"),
+    ]
+    assert runs[PLAN] == 2
+    assert runs[DIGEST] == 1
+    assert runs[TICK] == 4

@@ -95,6 +95,16 @@ def test_a_stopped_holders_claim_is_taken_over_at_once(empty_app: App) -> None:
     assert period_row(empty_app) == (OTHER, "running")
 
 
+def test_a_holder_dead_on_this_host_is_taken_over_at_once(empty_app: App) -> None:
+    """A daemon killed during the plan and restarted at once must not skip the period."""
+    killed = f"{HOST}:{dead_pid()}"
+    register_daemon(empty_app, killed)
+    assert claim_period(empty_app, "plan", PERIOD, due(empty_app), killed)
+    register_daemon(empty_app, OTHER)  # its heartbeat is fresh: only the pid tells
+    assert claim_period(empty_app, "plan", PERIOD, due(empty_app), OTHER)
+    assert period_row(empty_app) == (OTHER, "running")
+
+
 def test_an_unregistered_holder_gets_the_silence_a_daemon_gets(
     empty_app: App, clock: FixedClock
 ) -> None:
