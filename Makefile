@@ -21,11 +21,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## The main job on the embedded defaults (SQLite and a Maildir under ./data):
 ## create the database with the example organisation, plan the next dialog round,
-## then do what is due (open preparations, send the invites to data/mail).
+## then do what is due (open preparations, send the invites to data/mail); last, one
+## catch-up pass of the daemon (plan this year and the next, the directors' digest).
 run: install
 	$(BIN)/styrhjul init --example
 	$(BIN)/styrhjul plan
 	$(BIN)/styrhjul run
+	$(BIN)/styrhjul daemon --once --log-format text
 
 ## The whole test suite, with lint and the layer contracts, against SQLite and a
 ## private PostgreSQL server that the suite starts itself.
