@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite needs: a PostgreSQL server (initdb, pg_ctl,
-# postgres), which tests/pgserver.py starts privately for each test session.
-# Idempotent: prints nothing and changes nothing when the server programs are present.
+# postgres), which tests/pgserver.py starts privately for each test session, and Debian's
+# chromium with its chromedriver, which the web app's browser tests drive (tests/web).
+# Idempotent: prints nothing and changes nothing when the programs are present.
 # Debian/Ubuntu only (apt-get); as a normal user it uses sudo.
 set -euo pipefail
 
@@ -28,22 +29,30 @@ fail() {
   exit 1
 }
 
-has_server && exit 0
+has_browser() {
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+}
+
+packages=()
+has_server || packages+=(postgresql)
+has_browser || packages+=(chromium chromium-driver fonts-dejavu-core)
+[ "${#packages[@]}" -eq 0 ] && exit 0
 
 command -v apt-get >/dev/null 2>&1 \
-  || fail "no PostgreSQL server found and no apt-get here; install a PostgreSQL server (initdb, pg_ctl) yourself"
+  || fail "missing ${packages[*]} and no apt-get here; install a PostgreSQL server (initdb, pg_ctl), chromium and chromedriver yourself"
 
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()
 elif command -v sudo >/dev/null 2>&1; then
   sudo=(sudo)
 else
-  fail "no PostgreSQL server found; installing it needs root, and sudo is not available: run 'apt-get install postgresql' as root"
+  fail "installing ${packages[*]} needs root, and sudo is not available: run 'apt-get install ${packages[*]}' as root"
 fi
 
-printf 'install-system-deps: installing PostgreSQL (Debian package postgresql)\n' >&2
+printf 'install-system-deps: installing %s (Debian packages)\n' "${packages[*]}" >&2
 ${sudo[@]+"${sudo[@]}"} apt-get update -qq
 ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 
 has_server || fail "apt-get installed postgresql, but pg_ctl, initdb and postgres are still not found"
+has_browser || fail "apt-get installed chromium and chromium-driver, but chromium or chromedriver is still not found"

@@ -10,6 +10,7 @@
     ├── TransitionRefused             the state machine says no: state and allowed triggers
     │                                 (exit 4, HTTP 409)
     ├── PermissionDenied              the actor may not do this (exit 5, HTTP 403)
+    ├── NotAuthenticated              no valid login or session (exit 5, HTTP 401)
     ├── ConflictError                 someone else changed it first (exit 6, HTTP 409)
     ├── DeliveryFailed                a transport could not deliver; says whether to retry
     │                                 (exit 7, HTTP 502)
@@ -103,6 +104,10 @@ class PermissionDenied(StyrhjulError):
     """The actor holds none of the roles the action requires."""
 
 
+class NotAuthenticated(StyrhjulError):
+    """No valid session, token or password: who is asking is not known."""
+
+
 class ConflictError(StyrhjulError):
     """Optimistic concurrency: the row changed since it was read."""
 
@@ -136,7 +141,28 @@ EXIT_CODES: dict[type[StyrhjulError], int] = {
     ConflictError: 6,
     DeliveryFailed: 7,
     AlreadyRunning: 8,
+    NotAuthenticated: 5,
 }
+
+HTTP_STATUSES: dict[type[StyrhjulError], int] = {
+    InputError: 400,
+    NotAuthenticated: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    TransitionRefused: 409,
+    ConflictError: 409,
+    AlreadyRunning: 409,
+    DeliveryFailed: 502,
+}
+"""The HTTP status of each error class, for the web app and its JSON API."""
+
+
+def http_status(error: StyrhjulError) -> int:
+    """The HTTP status for ``error`` (the nearest class in :data:`HTTP_STATUSES`)."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUSES:
+            return HTTP_STATUSES[cls]
+    return 500
 
 
 def exit_code(error: StyrhjulError) -> int:

@@ -55,11 +55,12 @@ _names = itertools.count(1)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing from the developer's shell may steer the code under test.
 
-    Every STYRHJUL_* variable is removed but STYRHJUL_UPDATE_GOLDEN, which steers the suite
-    itself (``support.check_golden``). COLUMNS is wide so that rich tables never truncate.
+    Every STYRHJUL_* variable is removed but STYRHJUL_UPDATE_GOLDEN and STYRHJUL_SCREENSHOTS,
+    which steer the suite itself (``support.check_golden``, ``web.webkit.shot``). COLUMNS is
+    wide so that rich tables never truncate.
     """
     for name in list(os.environ):
-        if name.startswith("STYRHJUL_") and name != UPDATE_GOLDEN:
+        if name.startswith("STYRHJUL_") and name not in (UPDATE_GOLDEN, "STYRHJUL_SCREENSHOTS"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("COLUMNS", "250")
 

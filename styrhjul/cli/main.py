@@ -27,6 +27,7 @@ from styrhjul.cli.processes import processes_group
 from styrhjul.cli.scorecard import scorecard_group
 from styrhjul.cli.simulate import simulate_command
 from styrhjul.cli.steps import history_command, overdue_command, steps_group
+from styrhjul.cli.web import account_group, web_command
 from styrhjul.cli.workflows import workflows_group
 from styrhjul.cli.yearplan import events_command, wheel_command
 from styrhjul.errors import StyrhjulError, exit_code
@@ -322,6 +323,8 @@ cli.add_command(wheel_command)
 cli.add_command(feed_group)
 cli.add_command(digest_group)
 cli.add_command(daemon_group)
+cli.add_command(web_command)
+cli.add_command(account_group)
 
 
 def main(argv: list[str] | None = None) -> int:

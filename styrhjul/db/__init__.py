@@ -7,3 +7,4 @@ models and migrations serve both.
 # The instance subtypes must be mapped before any query on Instance can return them.
 from styrhjul.db import governance as governance
 from styrhjul.db import operations as operations
+from styrhjul.db import web as web

@@ -19,7 +19,8 @@ TABLES = {"agenda_item", "agreement", "assignment", "assignment_member", "assign
           "audit_event", "calendar_event", "checklist_item", "daemon_job", "daemon_process",
           "dialog", "feed_token", "instance", "measure", "meeting", "meeting_attendee",
           "observation", "org_unit", "outbox_message", "outcome", "period_run", "person",
-          "role_assignment", "unit_cycle", "workflow_source"}  # fmt: skip
+          "role_assignment", "unit_cycle", "web_account", "web_session",
+          "workflow_source"}  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,0 +1,31 @@
+"""The HTML pages, one module per audience: who each page is for says where it lives.
+
+``auth`` (login, logout, OIDC), ``home`` (the start page by role), ``director`` (overdue
+steps, the wheel, VP-uppdrag, the scorecard), ``secretary`` (dialogs and meetings kept:
+held, closed, carried), ``participant`` (coming dialogs and meetings, checklists,
+invites, the feed link), ``instances`` (an instance's timeline and state diagram).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    from styrhjul.web.pages import (  # noqa: PLC0415 - imported when the app is built
+        auth,
+        director,
+        home,
+        instances,
+        participant,
+        secretary,
+    )
+
+    return [
+        auth.router,
+        home.router,
+        director.router,
+        secretary.router,
+        participant.router,
+        instances.router,
+    ]
