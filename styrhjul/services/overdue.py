@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, false, not_, or_, select
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import InputError
+from styrhjul.services.access import Viewer
 from styrhjul.services.context import App
 from styrhjul.services.org import person_by_email, unit_by_code
 from styrhjul.vocabulary import INSTANCE_KINDS
@@ -178,15 +179,50 @@ def levels(app: App) -> list[str]:
     return sorted(dialog_levels | set(INSTANCE_KINDS))
 
 
+MAX_MIN_DAYS = 400
+"""The largest ``min_days`` a listing accepts (more than a year of working days)."""
+
+
+def _late_since(app: App, min_days: int) -> datetime:
+    """The instant before which a step must be due to be ``min_days`` working days overdue.
+
+    Days overdue are the working days after the due day up to today, so a step is at
+    least N days overdue when its due day lies before the Nth working day counted back
+    from today (today included): that day's midnight is the bound, one SQL condition.
+    """
+    day = app.clock.today()
+    found = 0
+    while True:
+        if app.calendar.is_working_day(day):
+            found += 1
+            if found == min_days:
+                return datetime.combine(day, datetime.min.time(), app.clock.tz)
+        day -= timedelta(days=1)
+
+
 def overdue_steps(
-    app: App, *, unit: str | None = None, level: str | None = None, limit: int | None = None
+    app: App,
+    *,
+    unit: str | None = None,
+    level: str | None = None,
+    limit: int | None = None,
+    viewer: Viewer | None = None,
+    assignee: str | None = None,
+    min_days: int = 0,
 ) -> list[StepRow]:
     """Every open step past its due instant, in live instances, most overdue first.
 
     ``unit`` (a code) keeps the steps of instances in that unit or anywhere under it (an
     area code gives its schools and their teams); ``level`` keeps one dialog level
     (``area_rektor``) or one instance kind (``assignment``; ``dialog`` is every level).
+    ``viewer`` keeps what that person may read (the steps of their units' instances and
+    the steps assigned to them), ``assignee`` (an e-mail address) the steps one person
+    holds, ``min_days`` the steps at least that many working days overdue.
     """
+    if not 0 <= min_days <= MAX_MIN_DAYS:
+        raise InputError(
+            f"min_days is {min_days}; it must be from 0 to {MAX_MIN_DAYS}", key="min_days"
+        )
     if level is not None and level not in levels(app):
         raise InputError(
             f"unknown level {level!r}; levels are: {', '.join(levels(app))}", key="level"
@@ -201,6 +237,17 @@ def overdue_steps(
             query = query.where(Instance.unit_id.in_(sorted(tree.subtree([root]))))
         if level is not None:
             query = query.where(or_(Dialog.__table__.c.level == level, Instance.kind == level))
+        if viewer is not None and viewer.units is not None:
+            query = query.where(
+                or_(
+                    Instance.unit_id.in_(sorted(viewer.units)),
+                    ChecklistItem.assignee_id == viewer.person_id,
+                )
+            )
+        if assignee:
+            query = query.where(Person.email == assignee.strip().lower())
+        if min_days > 0:
+            query = query.where(ChecklistItem.due_at < _late_since(app, min_days))
         if limit is not None:
             query = query.limit(limit)
         return _rows(app, tree, session.execute(query))
