@@ -1,0 +1,192 @@
+"""Read models of the secretary's pages: what a secretary keeps, and what they may do to it.
+
+A secretary keeps the dialogs and meetings of the units where they hold the ``secretary``
+role (or below them), and the meetings that name them as secretary. The pages group them
+by what is left to do: to hold, to close, closed recently. Whether the forms are shown is
+read here from the same roles the services check (``instances.runner_roles``); the
+services still decide, so a form posted by someone else is refused there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from styrhjul.db.governance import Meeting
+from styrhjul.db.models import Agreement, Dialog, Instance, OrgUnit
+from styrhjul.engine.machine import WorkflowMachine
+from styrhjul.errors import NotFound
+from styrhjul.services.access import Viewer
+from styrhjul.services.context import App
+from styrhjul.services.instances import actor_roles, runner_roles
+from styrhjul.services.org import subtree_ids
+from styrhjul.services.views import AuditView
+
+SECRETARY = "secretary"
+RECENT = timedelta(days=60)
+"""How long a closed dialog or meeting stays under "closed recently"."""
+
+TRIGGER_TITLES = {
+    "create": "Skapad",
+    "step_done": "Steg klart",
+    "agreement_done": "Överenskommelse klar",
+    "carry_agreement": "Överenskommelse förd vidare",
+    "carry_action": "Åtgärd förd vidare",
+    "carry_item": "Punkt återupptas",
+    "agenda_add": "Punkt tillagd",
+    "agenda_remove": "Punkt borttagen",
+    "agenda_move": "Punkt flyttad",
+    "waive_step": "Steg efterskänkt",
+    "replan": "Omplanerad",
+}
+"""Swedish names of the audit triggers no workflow transition names."""
+
+
+@dataclass(frozen=True)
+class KeptRow:
+    """A dialog or meeting on the secretary's list."""
+
+    kind: str
+    id: int
+    title: str
+    unit: str
+    unit_name: str
+    starts_at: datetime | None
+    state: str
+    state_title: str
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What a secretary keeps, by what is left to do."""
+
+    to_hold: list[KeptRow] = field(default_factory=list)
+    to_close: list[KeptRow] = field(default_factory=list)
+    closed: list[KeptRow] = field(default_factory=list)
+
+
+def _close_dest(machine: WorkflowMachine) -> set[str]:
+    return {t.dest for t in machine.definition.spec.transition if t.trigger == "close"}
+
+
+def _secretary_units(session: Session, viewer: Viewer) -> set[int]:
+    codes = [code for role, code in viewer.roles if role == SECRETARY]
+    units: set[int] = set()
+    for unit_id in session.scalars(select(OrgUnit.id).where(OrgUnit.code.in_(codes))):
+        units.update(session.scalars(subtree_ids(unit_id)))
+    return units
+
+
+def desk_of(app: App, viewer: Viewer) -> Desk:
+    """The dialogs and meetings ``viewer`` keeps as secretary, grouped, in date order."""
+    desk = Desk()
+    since = app.clock.now() - RECENT
+    tz = app.clock.tz
+    with app.db.session() as session:
+        units = _secretary_units(session, viewer)
+        kept = or_(
+            Instance.unit_id.in_(units),
+            Instance.id.in_(select(Meeting.id).where(Meeting.secretary_id == viewer.person_id)),
+        )
+        query = (
+            select(Instance)
+            .where(Instance.kind.in_(("dialog", "meeting")), kept)
+            .order_by(Instance.starts_at, Instance.id)
+        )
+        for instance in session.scalars(query):
+            machine = app.machine(instance.workflow, instance.workflow_version)
+            definition = machine.definition
+            row = KeptRow(
+                kind=instance.kind,
+                id=instance.id,
+                title=instance.title,
+                unit=instance.unit.code,
+                unit_name=instance.unit.name,
+                starts_at=instance.starts_at.astimezone(tz) if instance.starts_at else None,
+                state=instance.state,
+                state_title=definition.state_title(instance.state),
+            )
+            if instance.state in _close_dest(machine):
+                if instance.updated_at >= since:  # the close's audit row set it
+                    desk.closed.append(row)
+            elif instance.state in definition.final_states:
+                continue  # cancelled: nothing left to do
+            elif "close" in machine.allowed_triggers(instance.state):
+                desk.to_close.append(row)
+            else:
+                desk.to_hold.append(row)
+    desk.closed.sort(key=lambda r: r.starts_at or since, reverse=True)
+    return desk
+
+
+def may_run(app: App, viewer: Viewer, instance_id: int) -> bool:
+    """Whether ``viewer`` holds a role that runs the instance (hold, close, carry)."""
+    with app.db.session() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound("instance", instance_id)
+        runners = runner_roles(app.machine(instance.workflow, instance.workflow_version))
+        return bool(actor_roles(app, session, instance, viewer.email) & runners)
+
+
+def participants_of(app: App, dialog_id: int) -> list[tuple[str, str]]:
+    """(e-mail, title) of who takes part in the dialog: the owners an agreement may have."""
+    with app.db.session() as session:
+        dialog = session.get(Dialog, dialog_id)
+        if dialog is None:
+            raise NotFound("dialog", dialog_id)
+        people = {p.email: p.title for p in (dialog.organizer, dialog.participant)}
+        for item in dialog.checklist:
+            if item.assignee is not None:
+                people.setdefault(item.assignee.email, item.assignee.title)
+        return sorted(people.items())
+
+
+def instance_of_agreement(app: App, agreement_id: int) -> tuple[str, int]:
+    """(kind, id) of the dialog or meeting agreement ``agreement_id`` belongs to."""
+    with app.db.session() as session:
+        agreement = session.get(Agreement, agreement_id)
+        if agreement is None:
+            raise NotFound("agreement", agreement_id)
+        return agreement.instance.kind, agreement.instance_id
+
+
+def trigger_titles(app: App, instance_id: int) -> dict[str, str]:
+    """How the audit trail of the instance names each trigger, in Swedish."""
+    with app.db.session() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound("instance", instance_id)
+        machine = app.machine(instance.workflow, instance.workflow_version)
+    titles = dict(TRIGGER_TITLES)
+    titles.update({t.trigger: t.title for t in machine.definition.spec.transition})
+    return titles
+
+
+def state_titles(app: App, instance_id: int) -> dict[str, str]:
+    """The Swedish title of each state of the instance's workflow."""
+    with app.db.session() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None:
+            raise NotFound("instance", instance_id)
+        machine = app.machine(instance.workflow, instance.workflow_version)
+    return {s.name: s.title for s in machine.definition.spec.state}
+
+
+def last_audit(history: list[AuditView]) -> AuditView | None:
+    """The newest row of a history (oldest first), which the flash after an action names."""
+    return max(history, key=lambda e: e.at, default=None)
+
+
+def carried_agreements(app: App, instance_id: int) -> dict[int, tuple[str, int]]:
+    """Agreement id -> (kind, id) of the instance each carried agreement went on to."""
+    with app.db.session() as session:
+        rows = session.execute(
+            select(Agreement.id, Instance.kind, Instance.id)
+            .join(Instance, Agreement.carried_to_id == Instance.id)
+            .where(Agreement.instance_id == instance_id)
+        ).all()
+        return {agreement: (kind, target) for agreement, kind, target in rows}

@@ -1,0 +1,270 @@
+"""The secretary's pages on both databases: the desk, holding and closing, carrying, refusals.
+
+Each form goes through the same service as the CLI; these tests check the page's side:
+the CSRF token and the confirmation box are required (403, 400, nothing changed), the
+service's role check answers the rektor and another area's head with the 403 page, and
+after each action the page names and shows the audit row it wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from styrhjul.clock import STOCKHOLM, FixedClock
+from styrhjul.services.context import App
+from styrhjul.services.dialogs import open_due_preparations
+from styrhjul.services.meeting_agenda import add_agenda_item
+from styrhjul.services.meeting_minutes import ActionInput, MeetingRecord, hold_meeting
+from styrhjul.services.meeting_views import meeting_detail
+from styrhjul.services.meetings import schedule_meeting, send_agenda
+from styrhjul.services.views import DialogRow, dialog_detail, list_dialogs
+
+from .webkit import ROLES, csrf_of, logged_in
+
+SECRETARY, RECTOR, HEAD = ROLES["secretary"], ROLES["rektor"], ROLES["area_head"]
+
+
+def _core(web: FastAPI) -> App:
+    app: App = web.state.app
+    return app
+
+
+def _dialog(app: App, unit: str) -> DialogRow:
+    return next(d for d in list_dialogs(app) if d.unit == unit)
+
+
+def _started(web: FastAPI, clock: FixedClock, unit: str = "vastra-skolan") -> int:
+    """The unit's round-1 dialog, under way (preparation open, the start passed)."""
+    app = _core(web)
+    row = _dialog(app, unit)
+    clock.set(row.starts_at + timedelta(minutes=80))
+    open_due_preparations(app)
+    assert dialog_detail(app, row.id).dialog.state == "preparing"
+    return row.id
+
+
+def _hold_form(csrf: str, version: int, *, confirm: bool = True) -> dict[str, str | list[str]]:
+    form: dict[str, str | list[str]] = {
+        "csrf_token": csrf,
+        "version": str(version),
+        "minutes": "Vi gick igenom kvalitetsrapporten.",
+        "action_text": ["Ta fram en plan för ökad närvaro", "", ""],
+        "action_owner": [RECTOR, RECTOR, RECTOR],
+        "action_due": ["2026-12-01", "", ""],
+    }
+    if confirm:
+        form["confirm"] = "ja"
+    return form
+
+
+def _post(client: TestClient, url: str, data: dict[str, str | list[str]]) -> str:
+    answer = client.post(url, data=data)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert "klart=" in location
+    return location
+
+
+def test_the_desk_groups_what_the_secretary_keeps(planned_web: FastAPI) -> None:
+    secretary = logged_in(planned_web, SECRETARY)
+    page = secretary.get("/sekreterare")
+    assert page.status_code == 200
+    assert "Att genomföra (40)" in page.text
+    assert "Västra skolan" in page.text
+    assert "Inga genomförda dialoger eller möten väntar på att avslutas." in page.text
+    dialog_id = _dialog(_core(planned_web), "vastra-skolan").id
+    assert f'href="/sekreterare/dialog/{dialog_id}"' in page.text
+    rektor = logged_in(planned_web, RECTOR).get("/sekreterare")
+    assert rektor.status_code == 200
+    assert "Du har ingen sekreterarroll" in rektor.text
+
+
+def test_held_follow_up_and_closed_through_the_pages(
+    planned_web: FastAPI, clock: FixedClock
+) -> None:
+    app = _core(planned_web)
+    dialog_id = _started(planned_web, clock)
+    secretary = logged_in(planned_web, SECRETARY)
+    csrf = csrf_of(secretary)
+    url = f"/sekreterare/dialog/{dialog_id}"
+    page = secretary.get(url).text
+    assert "Registrera dialogen som genomförd" in page
+    assert f'<option value="{RECTOR}"' in page
+
+    version = dialog_detail(app, dialog_id).dialog.version
+    location = _post(secretary, f"{url}/genomford", _hold_form(csrf, version))
+    assert location.startswith(f"{url}?klart=")
+    detail = dialog_detail(app, dialog_id)
+    assert detail.dialog.state == "following_up"
+    assert [(a.text, a.owner, a.due_on) for a in detail.agreements] == [
+        ("Ta fram en plan för ökad närvaro", RECTOR, date(2026, 12, 1))
+    ]
+    shown = secretary.get(location).text
+    assert "Dialogen är registrerad som genomförd (1 åtgärder)." in shown
+    assert "Historiken:" in shown
+    assert "Påbörja uppföljning" in shown  # the row "follow_up" by Styrhjul
+    assert "Förberedelser pågår → Genomförd" in shown
+    assert "Genomförd → Uppföljning pågår" in shown
+    assert "Avsluta uppföljningen" in shown
+
+    # Closing with the action open: the service refuses, the 409 page says so, nothing moves.
+    close = {"csrf_token": csrf, "confirm": "ja"}
+    refused = secretary.post(f"{url}/avsluta", data=close)
+    assert refused.status_code == 409
+    assert "Kunde inte genomföras" in refused.text
+    assert "still open" in refused.text
+    agreement = detail.agreements[0].id
+    location = _post(
+        secretary, f"/sekreterare/overenskommelse/{agreement}/klar", {**close, "confirm": "ja"}
+    )
+    assert "Överenskommelsen är markerad som klar." in secretary.get(location).text
+    location = _post(secretary, f"{url}/avsluta", {**close, "reason": "Allt klart"})
+    assert dialog_detail(app, dialog_id).dialog.state == "closed"
+    shown = secretary.get(location).text
+    assert "Uppföljningen är avslutad." in shown
+    assert re.search(r"<tr class=\"newest\">.*?Avsluta.*?Allt klart", shown, re.S)
+    assert "Avsluta uppföljningen" not in shown  # nothing left to do: no form
+    desk = secretary.get("/sekreterare").text
+    assert "Avslutade de senaste 60 dagarna (1)" in desk
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    planned_web: FastAPI, clock: FixedClock
+) -> None:
+    app = _core(planned_web)
+    dialog_id = _started(planned_web, clock)
+    secretary = logged_in(planned_web, SECRETARY)
+    before = dialog_detail(app, dialog_id)
+    for token in ("", "not-the-token"):
+        answer = secretary.post(
+            f"/sekreterare/dialog/{dialog_id}/genomford",
+            data=_hold_form(token, before.dialog.version),
+        )
+        assert answer.status_code == 403
+        assert "CSRF token is missing or wrong" in answer.text
+    assert dialog_detail(app, dialog_id) == before
+
+
+def test_without_the_confirmation_nothing_is_changed(
+    planned_web: FastAPI, clock: FixedClock
+) -> None:
+    app = _core(planned_web)
+    dialog_id = _started(planned_web, clock)
+    secretary = logged_in(planned_web, SECRETARY)
+    before = dialog_detail(app, dialog_id)
+    answer = secretary.post(
+        f"/sekreterare/dialog/{dialog_id}/genomford",
+        data=_hold_form(csrf_of(secretary), before.dialog.version, confirm=False),
+    )
+    assert answer.status_code == 400
+    assert "tick the box to confirm" in answer.text
+    assert dialog_detail(app, dialog_id) == before
+
+
+def test_a_stale_form_is_a_conflict(planned_web: FastAPI, clock: FixedClock) -> None:
+    app = _core(planned_web)
+    dialog_id = _started(planned_web, clock)
+    secretary = logged_in(planned_web, SECRETARY)
+    version = dialog_detail(app, dialog_id).dialog.version
+    answer = secretary.post(
+        f"/sekreterare/dialog/{dialog_id}/genomford",
+        data=_hold_form(csrf_of(secretary), version - 1),
+    )
+    assert answer.status_code == 409
+    assert dialog_detail(app, dialog_id).dialog.state == "preparing"
+
+
+def test_only_those_who_keep_the_dialog_may_hold_or_close_it(
+    planned_web: FastAPI, clock: FixedClock
+) -> None:
+    app = _core(planned_web)
+    dialog_id = _started(planned_web, clock)
+    other = _dialog(app, "ekbackens-forskoleomrade").id
+    secretary = logged_in(planned_web, SECRETARY)
+    version = dialog_detail(app, dialog_id).dialog.version
+    _post(
+        secretary,
+        f"/sekreterare/dialog/{dialog_id}/genomford",
+        _hold_form(csrf_of(secretary), version),
+    )
+    before = dialog_detail(app, dialog_id)
+
+    # The rektor reads their own unit's dialog, without forms; the service refuses a close.
+    rektor = logged_in(planned_web, RECTOR)
+    page = rektor.get(f"/sekreterare/dialog/{dialog_id}")
+    assert page.status_code == 200
+    assert "Avsluta uppföljningen" not in page.text
+    assert "Du kan läsa dialogen" in page.text
+    refused = rektor.post(
+        f"/sekreterare/dialog/{dialog_id}/avsluta",
+        data={"csrf_token": csrf_of(rektor), "confirm": "ja"},
+    )
+    assert refused.status_code == 403
+    assert "Åtkomst nekad" in refused.text
+    assert "close&#39; needs one of the roles area_head, secretary" in refused.text
+    agreement = before.agreements[0].id
+    refused = rektor.post(
+        f"/sekreterare/overenskommelse/{agreement}/flytta",
+        data={"csrf_token": csrf_of(rektor), "confirm": "ja"},
+    )
+    assert refused.status_code == 403
+    assert dialog_detail(app, dialog_id) == before
+    # ... and may not even read another unit's dialog.
+    assert rektor.get(f"/sekreterare/dialog/{other}").status_code == 403
+
+    # The head of grundskola-norr runs its dialogs, not those of förskola.
+    head = logged_in(planned_web, HEAD)
+    assert "Avsluta uppföljningen" in head.get(f"/sekreterare/dialog/{dialog_id}").text
+    assert head.get(f"/sekreterare/dialog/{other}").status_code == 403
+    other_before = dialog_detail(app, other)
+    refused = head.post(
+        f"/sekreterare/dialog/{other}/genomford",
+        data=_hold_form(csrf_of(head), other_before.dialog.version),
+    )
+    assert refused.status_code == 403
+    assert "hold&#39; needs one of the roles area_head, secretary" in refused.text
+    assert dialog_detail(app, other) == other_before
+
+
+def test_the_secretary_carries_a_meeting_action_to_the_next_meeting(
+    app: App, web: FastAPI, clock: FixedClock
+) -> None:
+    first = schedule_meeting(
+        app, "lg", datetime(2026, 9, 8, 13, tzinfo=STOCKHOLM), actor=SECRETARY, place="Jupiter"
+    ).meeting_id
+    add_agenda_item(app, first, actor=SECRETARY, kind="decision", title="Tidplan för VP")
+    send_agenda(app, first, actor=SECRETARY)
+    clock.set(datetime(2026, 9, 8, 16, tzinfo=STOCKHOLM))
+    record = MeetingRecord(actions=[ActionInput("Ta fram tidplan", HEAD, date(2026, 10, 1))])
+    hold_meeting(app, first, record, actor=SECRETARY)
+    second = schedule_meeting(
+        app, "lg", datetime(2026, 9, 22, 13, tzinfo=STOCKHOLM), actor=SECRETARY, place="Jupiter"
+    ).meeting_id
+    action = meeting_detail(app, first).actions[0].id
+
+    secretary = logged_in(web, SECRETARY)
+    page = secretary.get(f"/sekreterare/mote/{first}").text
+    assert "Ta fram tidplan" in page
+    assert "För till nästa möte" in page
+    assert f"möte {first}" in secretary.get(f"/sekreterare/mote/{second}").text
+    csrf = csrf_of(secretary)
+    missing = secretary.post(
+        f"/sekreterare/overenskommelse/{action}/flytta", data={"csrf_token": csrf}
+    )
+    assert missing.status_code == 400
+    assert meeting_detail(app, second).actions == []
+    location = _post(
+        secretary,
+        f"/sekreterare/overenskommelse/{action}/flytta",
+        {"csrf_token": csrf, "confirm": "ja"},
+    )
+    assert location.startswith(f"/sekreterare/mote/{first}?")
+    shown = secretary.get(location).text
+    assert f"Åtgärden är förd till möte {second}." in shown
+    assert "Åtgärd förd vidare" in shown
+    assert [a.text for a in meeting_detail(app, second).actions] == ["Ta fram tidplan"]
+    assert logged_in(web, RECTOR).get(f"/sekreterare/mote/{first}").status_code == 403
