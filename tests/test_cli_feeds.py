@@ -128,7 +128,7 @@ def test_token_commands(org_cli: Cli) -> None:
     assert code == 0, err
     token = out.strip()
     assert len(token) >= 43
-    assert f"/feed/{token}.ics" in err
+    assert f"http://127.0.0.1:8080/kalender/{token}.ics" in err
     assert "only time" in err
     (row,) = org_cli.json("feed", "token", "list")
     assert (row["owner_kind"], row["owner"], row["label"]) == ("person", PRINCIPAL, "Mac")

@@ -48,7 +48,7 @@ def feed_group(ctx: click.Context, person: str | None, unit: str | None, out: Pa
 
 @feed_group.group("token")
 def token_group() -> None:
-    """Tokens that give a calendar program a feed's address (/feed/TOKEN.ics)."""
+    """Tokens that give a calendar program a feed's address (/kalender/TOKEN.ics)."""
 
 
 @token_group.command("create")
@@ -66,8 +66,9 @@ def token_create(state: CliState, person: str | None, unit: str | None, label: s
     row = created.row
     click.echo(created.token)
     click.echo(
-        f"token {row.id} for {row.owner_kind} {row.owner}: the feed's address ends in "
-        f"/feed/{created.token}.ics; this is the only time the token is shown",
+        f"token {row.id} for {row.owner_kind} {row.owner}: the feed's address is"
+        f" {state.settings.web.base_url}/kalender/{created.token}.ics;"
+        " this is the only time the token is shown",
         err=True,
     )
 

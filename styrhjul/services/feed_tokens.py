@@ -1,6 +1,6 @@
 """Unguessable, revocable addresses for calendar feeds (``styrhjul feed token ...``).
 
-A calendar program subscribes to ``/feed/<token>.ics`` (served by the web app) and cannot
+A calendar program subscribes to ``/kalender/<token>.ics`` (served by the web app) and cannot
 log in, so the token is the credential. It is ``secrets.token_urlsafe(32)`` (256 bits),
 shown once when made; only its SHA-256 digest is stored. A request is looked up by the
 digest of what it presents, so the stored value is never compared with the secret
