@@ -4,10 +4,9 @@ Where it comes from, first match wins: ``--config PATH``, the ``STYRHJUL_CONFIG`
 variable, ``config.toml`` in the current folder. ``STYRHJUL_DATABASE_URL`` overrides
 ``[database] url``. Secrets never live in the file: they come from environment variables
 (``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``, ``STYRHJUL_EXCHANGE_USERNAME`` /
-``STYRHJUL_EXCHANGE_PASSWORD``, ``STYRHJUL_OAUTH2_CLIENT_SECRET``,
-``STYRHJUL_OIDC_CLIENT_SECRET``). Relative paths (the data folder, the Maildir, a SQLite
-file) are relative to the folder that holds the configuration file, so the program behaves
-the same from any working directory.
+``STYRHJUL_EXCHANGE_PASSWORD``, ``STYRHJUL_OAUTH2_CLIENT_SECRET``). Relative paths (the data
+folder, the Maildir, a SQLite file) are relative to the folder that holds the configuration
+file, so the program behaves the same from any working directory.
 
 An unknown key, a wrong type or a bad value raises :class:`~styrhjul.errors.ConfigError`
 naming the file, the line and the key, before anything is written.
@@ -32,7 +31,7 @@ ENV_DATABASE_URL = "STYRHJUL_DATABASE_URL"
 DEFAULT_CONFIG_NAME = "config.toml"
 
 
-SECRET_PREFIXES = ("STYRHJUL_SMTP_", "STYRHJUL_EXCHANGE_", "STYRHJUL_OAUTH2_", "STYRHJUL_OIDC_")
+SECRET_PREFIXES = ("STYRHJUL_SMTP_", "STYRHJUL_EXCHANGE_", "STYRHJUL_OAUTH2_")
 """Environment variables read as secrets: never from the file."""
 
 
@@ -200,25 +199,10 @@ class DaemonSettings(_Section):
         return 3 * self.heartbeat_seconds
 
 
-class OidcSettings(_Section):
-    """``[web.oidc]``: log in through the municipality's identity provider (OpenID Connect).
-
-    Empty ``issuer`` turns it off. The client secret comes from
-    ``$STYRHJUL_OIDC_CLIENT_SECRET``. A person logs in when the claim ``email_claim`` of the
-    verified ID token names a person of the organisation.
-    """
-
-    issuer: str = ""
-    client_id: str = ""
-    scopes: str = "openid email profile"
-    email_claim: str = "email"
-    button_label: str = "Logga in med kommunens konto"
-
-
 class WebSettings(_Section):
     """``[web]``: ``styrhjul web``, the pages and the JSON API.
 
-    ``base_url`` is how users reach it (links in mail, feed URLs, the OIDC redirect).
+    ``base_url`` is how users reach it (links in mail, feed URLs).
     ``secure_cookies`` must be true behind HTTPS; it is false for the local default.
     """
 
@@ -230,7 +214,6 @@ class WebSettings(_Section):
     session_max_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 168
     max_failed_logins: Annotated[int, Field(ge=1, le=100)] = 5
     lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
-    oidc: OidcSettings = OidcSettings()
 
     @field_validator("base_url")
     @classmethod

@@ -47,16 +47,13 @@ def _password(from_stdin: bool) -> str:
 @account_group.command("create")
 @click.argument("email")
 @click.option("--admin", is_flag=True, help="May manage accounts, workflows and people.")
-@click.option("--oidc-only", is_flag=True, help="No password: log in through OIDC only.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 @pass_state
-def account_create(
-    state: CliState, email: str, admin: bool, oidc_only: bool, password_stdin: bool
-) -> None:
-    """Let the person with EMAIL log in (asks for a password unless --oidc-only)."""
+def account_create(state: CliState, email: str, admin: bool, password_stdin: bool) -> None:
+    """Let the person with EMAIL log in with a password (asked for, or read from stdin)."""
     from styrhjul.services.accounts import create_account
 
-    password = None if oidc_only else _password(password_stdin)
+    password = _password(password_stdin)
     create_account(state.app(), email, password=password, admin=admin)
     click.echo(f"account created for {email}{' (administrator)' if admin else ''}")
 
@@ -113,7 +110,7 @@ def account_list(state: CliState, as_json: bool) -> None:
             r.email,
             r.title,
             "yes" if r.admin else "",
-            "yes" if r.password else "OIDC only",
+            "yes" if r.password else "not set",
             local(r.last_login_at, state.settings) if r.last_login_at else "never",
             "disabled" if r.disabled_at else "",
         )

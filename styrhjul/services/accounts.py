@@ -64,7 +64,7 @@ class AccountRow:
 def create_account(
     app: App, email: str, *, password: str | None = None, admin: bool = False
 ) -> int:
-    """Let the person with ``email`` log in; without a password only through OIDC."""
+    """Let the person with ``email`` log in (``password=None``: not until one is set)."""
     if password is not None:
         _check_password(password)
     with app.db.session() as session:
@@ -180,22 +180,6 @@ def log_in(app: App, email: str, password: str) -> Login:
         if _HASHER.check_needs_rehash(account.password_hash):
             account.password_hash = _HASHER.hash(password)
         return _open(app, session, account, "password")
-
-
-def log_in_verified(app: App, email: str) -> Login:
-    """Open a session for a person the identity provider has vouched for (OIDC)."""
-    with app.db.session() as session:
-        person = session.scalar(select(Person).where(Person.email == email.strip().lower()))
-        account = (
-            session.scalar(select(WebAccount).where(WebAccount.person_id == person.id))
-            if person is not None
-            else None
-        )
-        if account is None or account.disabled_at is not None:
-            raise NotAuthenticated(
-                f"{email} has no enabled account in Styrhjul; ask an administrator"
-            )
-        return _open(app, session, account, "oidc")
 
 
 def _open(app: App, session: Session, account: WebAccount, method: str) -> Login:

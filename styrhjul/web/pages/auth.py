@@ -1,4 +1,4 @@
-"""Logging in and out with a password (OIDC lives in :mod:`styrhjul.web.oidc`).
+"""Logging in and out with a password.
 
 The login form is protected against login CSRF by a double-submit cookie: GET sets a
 random value in a cookie and in the form; POST must bring both, equal.
@@ -40,7 +40,6 @@ def safe_next(target: str | None) -> str:
 
 def _login_page(request: Request, *, error: str = "", status: int = 200) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
-    oidc = core(request).settings.web.oidc
     response = page(
         request,
         "login.html",
@@ -48,7 +47,6 @@ def _login_page(request: Request, *, error: str = "", status: int = 200) -> HTML
         login_csrf=token,
         error=error,
         next=safe_next(request.query_params.get("next")),
-        oidc_label=oidc.button_label if oidc.issuer else "",
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
