@@ -31,6 +31,7 @@ RECENT = timedelta(days=60)
 
 TRIGGER_TITLES = {
     "create": "Skapad",
+    "plan": "Planerad",
     "step_done": "Steg klart",
     "agreement_done": "Överenskommelse klar",
     "carry_agreement": "Överenskommelse förd vidare",
