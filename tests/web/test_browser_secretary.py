@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as expected
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -30,11 +31,16 @@ def _log_in(browser: Any, live: LiveServer, who: str, target: str) -> None:
     WebDriverWait(browser, 20).until(expected.url_to_be(f"{live.url}{target}"))
 
 
-def _submit(browser: Any, form: Any) -> None:
+def _submit(browser: Any, form: Any, flash: str) -> None:
+    """Confirm and send ``form``; wait for the next page's flash to say ``flash``."""
+    before = browser.current_url
     form.find_element(By.CSS_SELECTOR, "input[name=confirm]").click()
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(browser, 20).until(expected.staleness_of(form))  # the next page loaded
-    WebDriverWait(browser, 20).until(expected.url_contains("klart="))
+    WebDriverWait(browser, 20).until(expected.url_changes(before))
+    # while the page changes chromedriver may report a node of the old one as an error
+    WebDriverWait(browser, 20, ignored_exceptions=[WebDriverException]).until(
+        expected.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), flash)
+    )
 
 
 def test_the_secretary_records_a_dialog_as_held_and_closes_it(
@@ -54,17 +60,18 @@ def test_the_secretary_records_a_dialog_as_held_and_closes_it(
     Select(form.find_element(By.NAME, "action_owner")).select_by_value(ROLES["rektor"])
     due = form.find_element(By.NAME, "action_due")
     browser.execute_script("arguments[0].value = '2026-12-01'", due)
-    _submit(browser, form)
+    shot(browser, "secretary-dialog-before", tmp_path)
+    _submit(browser, form, "registrerad som genomförd")
     assert "registrerad som genomförd" in browser.find_element(By.CSS_SELECTOR, ".flash").text
     assert dialog_detail(app, row.id).dialog.state == "following_up"
     newest = browser.find_element(By.CSS_SELECTOR, "#historik tr.newest").text
     assert "Uppföljning pågår" in newest
 
     done = browser.find_element(By.CSS_SELECTOR, 'form[action$="/klar"]')
-    _submit(browser, done)
+    _submit(browser, done, "markerad som klar")
     close = browser.find_element(By.CSS_SELECTOR, f'form[action$="/{row.id}/avsluta"]')
     close.find_element(By.NAME, "reason").send_keys("Allt klart")
-    _submit(browser, close)
+    _submit(browser, close, "Uppföljningen är avslutad.")
     assert "Uppföljningen är avslutad." in browser.find_element(By.CSS_SELECTOR, ".flash").text
     assert "Allt klart" in browser.find_element(By.CSS_SELECTOR, "#historik tr.newest").text
     assert dialog_detail(app, row.id).dialog.state == "closed"
