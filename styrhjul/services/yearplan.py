@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.resources import as_file, files
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -290,23 +290,22 @@ def _missing_dialogs(
             continue
         level, school_year, round_no = _round_of(spec, occurrence)
         definition = dialog_definition(app, level)
-        have = session.scalar(
-            select(func.count(Dialog.id)).where(
-                Dialog.level == level,
-                Dialog.school_year == school_year,
-                Dialog.round_no == round_no,
+        have = set(
+            session.scalars(
+                select(Dialog.unit_id).where(
+                    Dialog.level == level,
+                    Dialog.school_year == school_year,
+                    Dialog.round_no == round_no,
+                )
             )
         )
         if not have:
             continue  # the whole round is added with its event (or planned when applied)
+        # by unit, as plan_round tells which units it still has to plan
         missing = [
             unit.code
             for unit in units_of_kind(session, definition.schedule.unit_kinds)
-            if not session.scalar(
-                select(Dialog.id).where(
-                    Dialog.key == f"{level}:{school_year}:r{round_no}:{unit.code}"
-                )
-            )
+            if unit.id not in have
         ]
         if missing:
             changes.append(
