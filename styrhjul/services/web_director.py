@@ -4,7 +4,8 @@ The director and the controllers read the whole chain; an area head their area, 
 their school (:class:`~styrhjul.services.access.Viewer`). The listings themselves live in
 their own services (overdue steps, assignments, the scorecard, the plan); this module only
 narrows them to a viewer and groups them the way the pages show them, so that no page
-handler or template holds a rule about who sees what.
+handler or template holds a rule about who sees what. (``overdue.overdue_steps`` narrows
+itself: pass it the viewer.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from styrhjul.services.access import Viewer
 from styrhjul.services.assignment_views import AssignmentRow, list_assignments
 from styrhjul.services.calendar_events import EventRow, list_events
 from styrhjul.services.context import App
-from styrhjul.services.overdue import AREA_KINDS, StepRow, overdue_steps
+from styrhjul.services.overdue import AREA_KINDS, StepRow
 from styrhjul.services.scorecard import MeasureView, scorecard
 
 LEVEL_ORDER = (
@@ -118,20 +119,6 @@ def group_overdue(rows: list[StepRow]) -> list[LevelGroup]:
                 unit.rows.sort(key=lambda r: (-r.days_overdue, r.due_at, r.id))
         result.append(group)
     return result
-
-
-def scoped_overdue(
-    app: App,
-    viewer: Viewer,
-    *,
-    unit: str | None = None,
-    level: str | None = None,
-    assignee: str | None = None,
-    min_days: int = 0,
-) -> list[StepRow]:
-    return overdue_steps(
-        app, unit=unit, level=level, viewer=viewer, assignee=assignee, min_days=min_days
-    )
 
 
 def scoped_assignments(app: App, viewer: Viewer) -> list[AssignmentRow]:

@@ -17,12 +17,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from styrhjul.errors import InputError
 from styrhjul.services.calendar_events import wheel_svg
-from styrhjul.services.overdue import MAX_MIN_DAYS, levels
+from styrhjul.services.overdue import MAX_MIN_DAYS, levels, overdue_steps
 from styrhjul.services.web_director import (
     areas_of,
     group_overdue,
     scoped_assignments,
-    scoped_overdue,
     scoped_scorecard,
     scoped_year_events,
     visible_units,
@@ -87,9 +86,9 @@ def overdue_page(
         if code and code not in codes:
             raise InputError(f"{name}: no unit {code!r} among the units you read", key=name)
     min_days = _days(dagar)
-    rows = scoped_overdue(
+    rows = overdue_steps(
         app,
-        me.viewer,
+        viewer=me.viewer,
         unit=enhet or omrade or None,
         level=niva or None,
         assignee=ansvarig or None,
