@@ -343,7 +343,7 @@ def _write(
 
 def _store_events(
     app: App, plan: YearPlan, arshjul: Arshjul, occurrences: list[Occurrence], actor: str
-) -> tuple[dict[str, datetime], list[tuple[str, str, int | None, datetime]]]:
+) -> tuple[dict[str, datetime], list[tuple[str, str, int | None]]]:
     """Write the year's events in one transaction; what moved, and what a cancel takes back."""
     now = app.clock.now()
     year = plan.year
@@ -426,7 +426,7 @@ def _store_events(
             )
             for row, trigger, from_state, to_state, reason in audits
         )
-        cancelled_links = [(r.key, r.rule, r.instance_id, r.starts_at) for r in cancelled]
+        cancelled_links = [(r.key, r.rule, r.instance_id) for r in cancelled]
     return moved, cancelled_links
 
 
@@ -647,11 +647,11 @@ def _move_round(
 def _take_back(
     app: App,
     plan: YearPlan,
-    cancelled: list[tuple[str, str, int | None, datetime]],
+    cancelled: list[tuple[str, str, int | None]],
     actor: str,
 ) -> None:
     """Cancel what a removed event had set going, where it has not taken place yet."""
-    for key, rule, instance_id, _starts_at in cancelled:
+    for key, rule, instance_id in cancelled:
         if instance_id is None:
             continue
         with app.db.session() as session:
