@@ -49,16 +49,13 @@ def plan_year_command(
         return
     from styrhjul.services.yearplan import plan_year
 
-    if as_json:
-        plan = plan_year(app, year, apply=apply, actor=actor or SYSTEM)
-    else:
-        with Progress(console=state.console, transient=True, disable=as_json) as bar:
-            task = bar.add_task(f"planning {year}", total=None)
+    with Progress(console=state.console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"planning {year}", total=None)
 
-            def progress(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, description=what[:50])
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what[:50])
 
-            plan = plan_year(app, year, apply=apply, actor=actor or SYSTEM, progress=progress)
+        plan = plan_year(app, year, apply=apply, actor=actor or SYSTEM, progress=progress)
     _print_plan(state, plan, as_json)
 
 
