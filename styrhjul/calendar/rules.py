@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from styrhjul.calendar.names import ENGLISH_MONTHS, ENGLISH_WEEKDAYS
 from styrhjul.calendar.rulecheck import depends_on, validate_rules
 from styrhjul.calendar.ruletypes import (
     WEEKDAYS,
@@ -77,11 +78,6 @@ SPILL_DAYS = 7
 _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0)
 _WEEKEND_REASONS = frozenset({"lördag", "söndag"})
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _ORDINALS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", 5: "5th"}
 _PART_DAYS: dict[str, tuple[int, int | None]] = {
     "early": (1, 10),
@@ -193,8 +189,8 @@ def _nth_weekday(policy: _Policy, when: NthWeekday) -> date:
     d = first + timedelta(days=(when.weekday - first.weekday()) % 7 + 7 * (when.n - 1))
     if d.month != when.month:
         raise policy.error(
-            f"when.n is {when.n}: {_MONTHS[when.month - 1]} {year} has no"
-            f" {_ORDINALS[when.n]} {_WEEKDAY_NAMES[when.weekday]}; use n = -1 for the last",
+            f"when.n is {when.n}: {ENGLISH_MONTHS[when.month - 1]} {year} has no"
+            f" {_ORDINALS[when.n]} {ENGLISH_WEEKDAYS[when.weekday]}; use n = -1 for the last",
             "when.n",
         )
     return d
@@ -220,10 +216,10 @@ def _window(policy: _Policy, when: Window) -> date | None:
         d += _ONE_DAY
     if policy.rule.move == "skip":
         return None
-    which = "working day" if when.weekday is None else f"working {_WEEKDAY_NAMES[when.weekday]}"
+    which = "working day" if when.weekday is None else f"working {ENGLISH_WEEKDAYS[when.weekday]}"
     avoiding = " outside school holidays" if policy.rule.avoid_school_holidays else ""
     raise policy.error(
-        f"empty window: no {which}{avoiding} in {when.part} {_MONTHS[when.month - 1]}"
+        f"empty window: no {which}{avoiding} in {when.part} {ENGLISH_MONTHS[when.month - 1]}"
         f" {year} (days {first_day}-{end.day}); widen the window or set move = 'skip'",
         "when",
     )

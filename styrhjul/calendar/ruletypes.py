@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import Literal
 
+from styrhjul.calendar.names import ENGLISH_WEEKDAYS
 from styrhjul.calendar.names import WEEKDAYS as SWEDISH_WEEKDAYS
 from styrhjul.errors import InputError
 
@@ -45,7 +46,7 @@ Weekday = int  # 0 = Monday ... 6 = Sunday, as date.weekday()
 Move = Literal["earlier", "later", "skip"]
 Part = Literal["early", "mid", "late"]  # early = days 1-10, mid = 11-20, late = 21-end of month
 
-_ENGLISH = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_ENGLISH = tuple(name.lower() for name in ENGLISH_WEEKDAYS)
 
 WEEKDAYS: Mapping[str, int] = MappingProxyType(
     {

@@ -15,13 +15,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from styrhjul.calendar.names import ENGLISH_WEEKDAYS  # the report is for the operator
 from styrhjul.cli.base import CliState, json_option, parse_date, pass_state, print_json
 from styrhjul.services.simulation import check_period, simulate
 from styrhjul.services.simulation_report import DayReport, SimulationReport
 from styrhjul.services.yearplan import simulated_planning
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-"""In English whatever the locale: the report is for the operator."""
 PROGRESS_FROM_DAYS = 31
 """Periods longer than this get a progress bar."""
 
@@ -86,7 +85,7 @@ def _print(report: SimulationReport, state: CliState) -> None:
     )
     for day in report.days:
         click.echo("")
-        click.echo(f"{day.day} {WEEKDAYS[day.day.weekday()]}")
+        click.echo(f"{day.day} {ENGLISH_WEEKDAYS[day.day.weekday()]}")
         for line in _lines(day, state):
             click.echo(f"  {line}")
     totals = report.totals
