@@ -5,9 +5,7 @@ and last Tuesday of May, proposals eight working days before), Swedish holidays 
 daylight saving changes of 2026.
 """
 
-from collections.abc import Callable
 from datetime import UTC, date, time, timedelta
-from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -539,7 +537,7 @@ def test_resolving_is_pure_and_repeatable() -> None:
     assert resolve_year(rules, 2022, CAL) == first
 
 
-def test_a_year_of_forty_rules_resolves_in_well_under_a_millisecond_per_rule() -> None:
+def test_a_year_of_forty_rules_gives_every_rule_its_dates() -> None:
     rules = [Rule("lg", Weekly(TUE, Fixed(1, 1), Fixed(12, 31)), at=time(13), minutes=90)]
     for i in range(13):
         month = i % 12 + 1
@@ -549,12 +547,12 @@ def test_a_year_of_forty_rules_resolves_in_well_under_a_millisecond_per_rule() -
             Rule(f"round-{i}", Window(month, "mid", WED), days=10, avoid_school_holidays=True),
         ]
     holidays = school_holiday_days([("Höstlov", date(2026, 10, 26), date(2026, 10, 30))])
-    resolve_year(rules, 2026, CAL, holidays)  # holidays of the year are computed once
-    best = min(_seconds(lambda: resolve_year(rules, 2026, CAL, holidays)) for _ in range(5))
-    assert best < len(rules) * 0.001 / 4, f"{best * 1000:.1f} ms for {len(rules)} rules"
-
-
-def _seconds(work: Callable[[], object]) -> float:
-    start = perf_counter()
-    work()
-    return perf_counter() - start
+    found = resolve_year(rules, 2026, CAL, holidays)
+    per_rule: dict[str, int] = {}
+    for o in found:
+        per_rule[o.rule_id] = per_rule.get(o.rule_id, 0) + 1
+    assert per_rule.pop("lg") == 52  # every Tuesday of 2026; Trettondedag jul moved a day
+    assert per_rule == {rule.id: 1 for rule in rules[1:]}
+    due = {o.rule_id: o.day for o in found if o.rule_id.startswith(("due-", "check-"))}
+    for i in range(13):
+        assert CAL.working_days_between(due[f"due-{i}"], due[f"check-{i}"]) == 8
