@@ -3,14 +3,15 @@
 A secretary keeps the dialogs and meetings of the units where they hold the ``secretary``
 role (or below them), and the meetings that name them as secretary. The pages group them
 by what is left to do: to hold, to close, closed recently. Whether the forms are shown is
-read here from the same roles the services check (``instances.runner_roles``); the
-services still decide, so a form posted by someone else is refused there.
+read here from the same roles the services check (``instances.runner_roles``), and which
+agreements may still be ticked or carried from the workflow's states; the services still
+decide, so a form posted by someone else is refused there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from styrhjul.db.governance import Meeting
 from styrhjul.db.models import Agreement, Dialog, Instance, OrgUnit
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import NotFound
-from styrhjul.services.access import Viewer
+from styrhjul.services.access import Viewer, require_instance
 from styrhjul.services.context import App
 from styrhjul.services.instances import actor_roles, runner_roles
 from styrhjul.services.org import subtree_ids
@@ -69,8 +70,41 @@ class Desk:
     closed: list[KeptRow] = field(default_factory=list)
 
 
-def _close_dest(machine: WorkflowMachine) -> set[str]:
-    return {t.dest for t in machine.definition.spec.transition if t.trigger == "close"}
+@dataclass(frozen=True)
+class Kept:
+    """What a secretary's page of one dialog or meeting shows beside the instance itself."""
+
+    may_run: bool
+    """Whether the viewer holds a role that runs the instance (hold, close, carry)."""
+    triggers: dict[str, str]
+    """How the audit trail names each trigger, in Swedish."""
+    states: dict[str, str]
+    """The Swedish title of each state of the instance's workflow."""
+
+
+@dataclass(frozen=True)
+class DialogAgreement:
+    """An agreement on the secretary's dialog page, with what may still be done to it."""
+
+    id: int
+    text: str
+    owner: str
+    due_on: date
+    done_at: datetime | None
+    carried_to: int | None
+    """The dialog the agreement was carried on to, if it was."""
+    open: bool
+    """Neither done nor carried while the dialog follows up: it may be ticked or carried."""
+
+
+def _dest(machine: WorkflowMachine, trigger: str) -> set[str]:
+    return {t.dest for t in machine.definition.spec.transition if t.trigger == trigger}
+
+
+def _trigger_titles(machine: WorkflowMachine) -> dict[str, str]:
+    titles = dict(TRIGGER_TITLES)
+    titles.update({t.trigger: t.title for t in machine.definition.spec.transition})
+    return titles
 
 
 def _secretary_units(session: Session, viewer: Viewer) -> set[int]:
@@ -110,7 +144,7 @@ def desk_of(app: App, viewer: Viewer) -> Desk:
                 state=instance.state,
                 state_title=definition.state_title(instance.state),
             )
-            if instance.state in _close_dest(machine):
+            if instance.state in _dest(machine, "close"):
                 if instance.updated_at >= since:  # the close's audit row set it
                     desk.closed.append(row)
             elif instance.state in definition.final_states:
@@ -123,14 +157,49 @@ def desk_of(app: App, viewer: Viewer) -> Desk:
     return desk
 
 
-def may_run(app: App, viewer: Viewer, instance_id: int) -> bool:
-    """Whether ``viewer`` holds a role that runs the instance (hold, close, carry)."""
+def kept_instance(app: App, viewer: Viewer, instance_id: int) -> Kept:
+    """What ``viewer`` may do to the instance and how its trail is named.
+
+    Refused unless they may read it (``access.require_instance``).
+    """
+    require_instance(app, viewer, instance_id)
     with app.db.session() as session:
         instance = session.get(Instance, instance_id)
-        if instance is None:
-            raise NotFound("instance", instance_id)
-        runners = runner_roles(app.machine(instance.workflow, instance.workflow_version))
-        return bool(actor_roles(app, session, instance, viewer.email) & runners)
+        assert instance is not None  # require_instance found it
+        machine = app.machine(instance.workflow, instance.workflow_version)
+        runs = bool(actor_roles(app, session, instance, viewer.email) & runner_roles(machine))
+    return Kept(
+        may_run=runs,
+        triggers=_trigger_titles(machine),
+        states={s.name: s.title for s in machine.definition.spec.state},
+    )
+
+
+def dialog_agreements(app: App, dialog_id: int) -> list[DialogAgreement]:
+    """The dialog's agreements: where each carried one went, and which are still open.
+
+    Ticking and carrying are offered while the dialog follows up (the state its
+    ``follow_up`` leads to), for an agreement neither done nor carried on.
+    """
+    tz = app.clock.tz
+    with app.db.session() as session:
+        dialog = session.get(Dialog, dialog_id)
+        if dialog is None:
+            raise NotFound("dialog", dialog_id)
+        machine = app.machine(dialog.workflow, dialog.workflow_version)
+        following_up = dialog.state in _dest(machine, "follow_up")
+        return [
+            DialogAgreement(
+                id=a.id,
+                text=a.text,
+                owner=a.owner.email,
+                due_on=a.due_on,
+                done_at=a.done_at.astimezone(tz) if a.done_at else None,
+                carried_to=a.carried_to_id,
+                open=following_up and a.is_open,
+            )
+            for a in dialog.agreements
+        ]
 
 
 def participants_of(app: App, dialog_id: int) -> list[tuple[str, str]]:
@@ -162,32 +231,9 @@ def trigger_titles(app: App, instance_id: int) -> dict[str, str]:
         if instance is None:
             raise NotFound("instance", instance_id)
         machine = app.machine(instance.workflow, instance.workflow_version)
-    titles = dict(TRIGGER_TITLES)
-    titles.update({t.trigger: t.title for t in machine.definition.spec.transition})
-    return titles
-
-
-def state_titles(app: App, instance_id: int) -> dict[str, str]:
-    """The Swedish title of each state of the instance's workflow."""
-    with app.db.session() as session:
-        instance = session.get(Instance, instance_id)
-        if instance is None:
-            raise NotFound("instance", instance_id)
-        machine = app.machine(instance.workflow, instance.workflow_version)
-    return {s.name: s.title for s in machine.definition.spec.state}
+    return _trigger_titles(machine)
 
 
 def last_audit(history: list[AuditView]) -> AuditView | None:
     """The newest row of a history (oldest first), which the flash after an action names."""
     return max(history, key=lambda e: e.at, default=None)
-
-
-def carried_agreements(app: App, instance_id: int) -> dict[int, tuple[str, int]]:
-    """Agreement id -> (kind, id) of the instance each carried agreement went on to."""
-    with app.db.session() as session:
-        rows = session.execute(
-            select(Agreement.id, Instance.kind, Instance.id)
-            .join(Instance, Agreement.carried_to_id == Instance.id)
-            .where(Agreement.instance_id == instance_id)
-        ).all()
-        return {agreement: (kind, target) for agreement, kind, target in rows}

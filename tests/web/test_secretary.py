@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import open_due_preparations
@@ -21,6 +22,7 @@ from styrhjul.services.meeting_agenda import add_agenda_item
 from styrhjul.services.meeting_minutes import ActionInput, MeetingRecord, hold_meeting
 from styrhjul.services.meeting_views import meeting_detail
 from styrhjul.services.meetings import schedule_meeting, send_agenda
+from styrhjul.services.planning import plan_round
 from styrhjul.services.views import DialogRow, dialog_detail, list_dialogs
 
 from .webkit import ROLES, csrf_of, logged_in
@@ -118,10 +120,14 @@ def test_held_follow_up_and_closed_through_the_pages(
     assert "Kunde inte genomföras" in refused.text
     assert "still open" in refused.text
     agreement = detail.agreements[0].id
+    tick = f'action="/sekreterare/overenskommelse/{agreement}/klar"'
+    assert tick in shown  # open while the dialog follows up
     location = _post(
         secretary, f"/sekreterare/overenskommelse/{agreement}/klar", {**close, "confirm": "ja"}
     )
-    assert "Överenskommelsen är markerad som klar." in secretary.get(location).text
+    shown = secretary.get(location).text
+    assert "Överenskommelsen är markerad som klar." in shown
+    assert tick not in shown
     location = _post(secretary, f"{url}/avsluta", {**close, "reason": "Allt klart"})
     assert dialog_detail(app, dialog_id).dialog.state == "closed"
     shown = secretary.get(location).text
@@ -130,6 +136,38 @@ def test_held_follow_up_and_closed_through_the_pages(
     assert "Avsluta uppföljningen" not in shown  # nothing left to do: no form
     desk = secretary.get("/sekreterare").text
     assert "Avslutade de senaste 60 dagarna (1)" in desk
+
+
+def test_an_agreement_carried_to_the_next_round_links_there_and_offers_nothing(
+    planned_web: FastAPI, clock: FixedClock
+) -> None:
+    app = _core(planned_web)
+    dialog_id = _started(planned_web, clock)
+    secretary = logged_in(planned_web, SECRETARY)
+    csrf = csrf_of(secretary)
+    url = f"/sekreterare/dialog/{dialog_id}"
+    _post(
+        secretary,
+        f"{url}/genomford",
+        _hold_form(csrf, dialog_detail(app, dialog_id).dialog.version),
+    )
+    plan_round(app, SchoolYear(2026), 2)
+    agreement = dialog_detail(app, dialog_id).agreements[0].id
+    carry = f'action="/sekreterare/overenskommelse/{agreement}/flytta"'
+    assert carry in secretary.get(url).text
+    location = _post(
+        secretary,
+        f"/sekreterare/overenskommelse/{agreement}/flytta",
+        {"csrf_token": csrf, "confirm": "ja"},
+    )
+    shown = secretary.get(location).text
+    found = re.search(r"Överenskommelsen är förd till nästa dialog \((\d+)\)\.", shown)
+    assert found, shown
+    target = int(found[1])
+    assert target != dialog_id
+    assert f'Förd till <a href="/sekreterare/dialog/{target}">dialog {target}</a>' in shown
+    assert carry not in shown
+    assert f'action="/sekreterare/overenskommelse/{agreement}/klar"' not in shown
 
 
 def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(

@@ -10,14 +10,13 @@ ticked (400 without it, nothing changed); after it the page names the audit row 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from styrhjul.errors import InputError
-from styrhjul.services.access import require_instance
 from styrhjul.services.checklist import complete_agreement
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import AgreementInput, carry_agreement_on, close, hold
@@ -25,13 +24,13 @@ from styrhjul.services.meeting_minutes import carry_action
 from styrhjul.services.meeting_views import meeting_detail
 from styrhjul.services.views import dialog_detail, instance_detail
 from styrhjul.services.web_secretary import (
-    carried_agreements,
+    Kept,
     desk_of,
+    dialog_agreements,
     instance_of_agreement,
+    kept_instance,
     last_audit,
-    may_run,
     participants_of,
-    state_titles,
     trigger_titles,
 )
 from styrhjul.web.render import page, sv_datetime
@@ -90,22 +89,31 @@ def secretary_desk(request: Request, me: Me) -> HTMLResponse:
     return page(request, "secretary/desk.html", desk=desk_of(core(request), me.viewer))
 
 
+def _kept_page(request: Request, template: str, found: Kept, **context: Any) -> HTMLResponse:
+    """A dialog's or meeting's page: its forms if the caller runs it, its named trail."""
+    return page(
+        request,
+        template,
+        may_run=found.may_run,
+        triggers=found.triggers,
+        states=found.states,
+        today=core(request).clock.today(),
+        **context,
+    )
+
+
 @router.get("/sekreterare/dialog/{dialog_id}", response_class=HTMLResponse, include_in_schema=False)
 def secretary_dialog(request: Request, dialog_id: int, me: Me) -> HTMLResponse:
     app = core(request)
-    require_instance(app, me.viewer, dialog_id)
-    detail = dialog_detail(app, dialog_id)
-    return page(
+    found = kept_instance(app, me.viewer, dialog_id)
+    return _kept_page(
         request,
         "secretary/dialog.html",
-        detail=detail,
-        may_run=may_run(app, me.viewer, dialog_id),
+        found,
+        detail=dialog_detail(app, dialog_id),
+        agreements=dialog_agreements(app, dialog_id),
         owners=participants_of(app, dialog_id),
-        carried=carried_agreements(app, dialog_id),
-        triggers=trigger_titles(app, dialog_id),
-        states=state_titles(app, dialog_id),
         rows=range(1, ACTION_ROWS + 1),
-        today=app.clock.today(),
     )
 
 
@@ -191,14 +199,7 @@ async def secretary_agreement_carry(
 @router.get("/sekreterare/mote/{meeting_id}", response_class=HTMLResponse, include_in_schema=False)
 def secretary_meeting(request: Request, meeting_id: int, me: Me) -> HTMLResponse:
     app = core(request)
-    require_instance(app, me.viewer, meeting_id)
-    detail = meeting_detail(app, meeting_id)
-    return page(
-        request,
-        "secretary/meeting.html",
-        detail=detail,
-        may_run=may_run(app, me.viewer, meeting_id),
-        triggers=trigger_titles(app, meeting_id),
-        states=state_titles(app, meeting_id),
-        today=app.clock.today(),
+    found = kept_instance(app, me.viewer, meeting_id)
+    return _kept_page(
+        request, "secretary/meeting.html", found, detail=meeting_detail(app, meeting_id)
     )
