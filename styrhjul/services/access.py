@@ -53,6 +53,16 @@ class Viewer:
     def holds(self, *roles: str) -> bool:
         return any(role in roles for role, _ in self.roles)
 
+    @property
+    def oversees(self) -> bool:
+        """Whether the overview pages show them anything: any role today (``reads_all`` too)."""
+        return bool(self.roles)
+
+    @property
+    def is_secretary(self) -> bool:
+        """Whether they keep dialogs and meetings as secretary of some unit today."""
+        return self.holds("secretary")
+
     def sees_unit(self, unit_id: int | None) -> bool:
         return self.units is None or (unit_id is not None and unit_id in self.units)
 

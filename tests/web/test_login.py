@@ -36,6 +36,16 @@ def test_login_sets_an_httponly_cookie_and_shows_the_start_page(web: FastAPI) ->
     assert "Försenat" in start.text
 
 
+def test_the_menu_and_the_start_page_link_the_desk_for_secretaries_only(web: FastAPI) -> None:
+    secretary = logged_in(web, ROLES["secretary"]).get("/").text
+    assert secretary.count('href="/sekreterare"') == 2  # the menu and the card
+    assert secretary.count('href="/oversikt/forsenat"') == 2
+    rektor = logged_in(web, ROLES["rektor"]).get("/").text
+    assert 'href="/sekreterare"' not in rektor
+    assert rektor.count('href="/oversikt/forsenat"') == 2
+    assert "Försenade steg i styrkedjan inom dina enheter" in rektor
+
+
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(web: FastAPI) -> None:
     client = TestClient(web, follow_redirects=False)
     client.get("/login")
