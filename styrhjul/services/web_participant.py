@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from sqlalchemy import select
 
 from styrhjul.db.models import FeedToken, Instance, OutboxMessage
 from styrhjul.errors import NotFound, PermissionDenied
+from styrhjul.notifications.exchange_meeting import calendar_part
 from styrhjul.services.calendar_events import list_events
 from styrhjul.services.context import App
 from styrhjul.services.feed_tokens import TokenRow, list_tokens, revoke_token
@@ -137,12 +139,11 @@ def invite_ics(app: App, instance_id: int, email: str) -> bytes:
     own = [m for m in current if m.key.endswith(f":{email}")]
     chosen = (own or current)[-1]
     mail = message_from_bytes(chosen.payload, policy=policy.default)
-    for part in mail.walk():
-        if part.get_content_type() == "text/calendar":
-            data = part.get_payload(decode=True)
-            if isinstance(data, bytes):
-                return data
-    raise NotFound("calendar part of the invite of instance", instance_id)
+    assert isinstance(mail, EmailMessage)  # policy.default parses to EmailMessage
+    data = calendar_part(mail)
+    if data is None:
+        raise NotFound("calendar part of the invite of instance", instance_id)
+    return data
 
 
 def tokens_of(app: App, email: str) -> list[TokenRow]:
