@@ -8,19 +8,16 @@ handshake is not faked).
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 from ews_fake import EwsFake, Item
 from support import CONTROLLER, DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite, write_config
+from token_endpoint import TokenEndpoint
 
 from styrhjul.clock import STOCKHOLM
 from styrhjul.config import load_settings
@@ -306,115 +303,69 @@ def test_settings_are_checked_up_front(fake: EwsFake) -> None:
 # --- OAuth2 -------------------------------------------------------------------------------
 
 
-class TokenEndpoint:
-    """A loopback OAuth2 token endpoint answering the client-credentials grant."""
-
-    def __init__(self) -> None:
-        self.forms: list[dict[str, list[str]]] = []
-        self.issued = 0
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                form = parse_qs(self.rfile.read(length).decode())
-                endpoint.forms.append(form)
-                endpoint.issued += 1
-                answer = {
-                    "access_token": f"token-{endpoint.issued}",
-                    "token_type": "Bearer",
-                    "expires_in": 3600,
-                }
-                body = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/tenant/oauth2/v2.0/token"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_oauth2_sends_the_fetched_token_as_bearer(
-    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+    renderer: Renderer, token_endpoint: TokenEndpoint, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # requests-oauthlib refuses plain http; the fake serves http on loopback only.
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    endpoint = TokenEndpoint()
+    token_endpoint.tokens = ["token-1", "token-2"]
     now = [STAMP]
-    try:
-        with EwsFake(tokens={"token-1", "token-2"}) as server:
-            client = ClientCredentials(
-                token_url=endpoint.url,
-                client_id="styrhjul-app",
-                client_secret="s3cret",
-                scope="https://exchange.skola.test/.default",
-                now=lambda: now[0],
-            )
-            exchange = ExchangeTransport(
-                endpoint=server.url,
-                auth="oauth2",
-                username=None,
-                password=None,
-                oauth2=client,
-                sender=SENDER.address,
-                timeout=5.0,
-            )
-            exchange.send(notice())
-            exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
-            assert {auth for _, auth in server.requests} == {"Bearer token-1"}
-            assert endpoint.forms[0]["grant_type"] == ["client_credentials"]
-            assert endpoint.forms[0]["client_id"] == ["styrhjul-app"]
-            assert len(server.folder(SENDER.address, "sentitems")) == 1
-            assert len(server.folder(DIRECTOR.email, "calendar")) == 1
+    with EwsFake(tokens={"token-1", "token-2"}) as server:
+        client = ClientCredentials(
+            token_url=token_endpoint.url,
+            client_id="styrhjul-app",
+            client_secret="s3cret",
+            scope="https://exchange.skola.test/.default",
+            now=lambda: now[0],
+        )
+        exchange = ExchangeTransport(
+            endpoint=server.url,
+            auth="oauth2",
+            username=None,
+            password=None,
+            oauth2=client,
+            sender=SENDER.address,
+            timeout=5.0,
+        )
+        exchange.send(notice())
+        exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
+        assert {auth for _, auth in server.requests} == {"Bearer token-1"}
+        assert token_endpoint.requests[0]["grant_type"] == ["client_credentials"]
+        assert token_endpoint.requests[0]["client_id"] == ["styrhjul-app"]
+        assert len(server.folder(SENDER.address, "sentitems")) == 1
+        assert len(server.folder(DIRECTOR.email, "calendar")) == 1
 
-            now[0] = STAMP + dt.timedelta(hours=2)  # the first token has expired
-            exchange.send(notice("reminder:2"))
-            assert server.requests[-1][1] == "Bearer token-2"
-            assert endpoint.issued == 2
-            exchange.close()
-    finally:
-        endpoint.stop()
+        now[0] = STAMP + dt.timedelta(hours=2)  # the first token has expired
+        exchange.send(notice("reminder:2"))
+        assert server.requests[-1][1] == "Bearer token-2"
+        assert len(token_endpoint.requests) == 2
+        exchange.close()
 
 
-def test_oauth2_token_refused_by_exchange_is_permanent(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_oauth2_token_refused_by_exchange_is_permanent(
+    token_endpoint: TokenEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    endpoint = TokenEndpoint()
-    try:
-        with EwsFake(tokens={"some-other-token"}) as server:
-            client = ClientCredentials(
-                token_url=endpoint.url,
-                client_id="styrhjul-app",
-                client_secret="s3cret",
-                scope="x",
-                now=lambda: STAMP,
-            )
-            exchange = ExchangeTransport(
-                endpoint=server.url,
-                auth="oauth2",
-                username=None,
-                password=None,
-                oauth2=client,
-                sender=SENDER.address,
-                timeout=5.0,
-            )
-            with pytest.raises(DeliveryFailed) as caught:
-                exchange.send(notice())
-            assert caught.value.permanent
-    finally:
-        endpoint.stop()
+    with EwsFake(tokens={"some-other-token"}) as server:
+        client = ClientCredentials(
+            token_url=token_endpoint.url,
+            client_id="styrhjul-app",
+            client_secret="s3cret",
+            scope="x",
+            now=lambda: STAMP,
+        )
+        exchange = ExchangeTransport(
+            endpoint=server.url,
+            auth="oauth2",
+            username=None,
+            password=None,
+            oauth2=client,
+            sender=SENDER.address,
+            timeout=5.0,
+        )
+        with pytest.raises(DeliveryFailed) as caught:
+            exchange.send(notice())
+        assert caught.value.permanent
 
 
 def test_close_then_send_again(fake: EwsFake) -> None:

@@ -2,8 +2,9 @@
 
 The mail server is aiosmtpd with STARTTLS and an ``auth_XOAUTH2`` mechanism that answers a
 refused token the way Gmail and Exchange Online do (a 334 carrying a JSON error, then 535).
-The identity platform is an ``http.server`` on loopback answering the client-credentials
-POST with the tokens it is told to hand out, counting the requests.
+The identity platform is the loopback token endpoint of tests/notifications/token_endpoint.py
+(the ``token_endpoint`` fixture), answering the client-credentials POST with the tokens it
+is told to hand out and recording the requests.
 """
 
 from __future__ import annotations
@@ -11,19 +12,16 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
-import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd import smtp as aiosmtp
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from support import PRINCIPAL, SENDER, STAMP, START, Certificate, Collector, make_invite
+from support import PRINCIPAL, SENDER, STAMP, Certificate, Collector, make_invite
+from token_endpoint import TokenEndpoint
 
 from styrhjul.clock import FixedClock
 from styrhjul.errors import DeliveryFailed, InputError
@@ -32,60 +30,9 @@ from styrhjul.notifications.oauth2 import ClientCredentials
 from styrhjul.notifications.render import Renderer
 from styrhjul.notifications.transports import SmtpTransport, xoauth2_string
 
-StartServer = Callable[..., Controller]
 TIMEOUT = 3.0
 MAILBOX = "styrhjul@example.se"
 REFUSAL = "535 5.7.8 Username and Password not accepted"
-
-
-# --- the identity platform ----------------------------------------------------------------
-
-
-@dataclass
-class TokenEndpoint:
-    """Hands out ``tokens`` in turn (the last one again when they run out), or ``status``."""
-
-    tokens: list[str]
-    status: int = 200
-    expires_in: int = 3600
-    requests: list[dict[str, list[str]]] = field(default_factory=list)
-    url: str = ""
-
-    def answer(self, form: dict[str, list[str]]) -> tuple[int, dict[str, object]]:
-        self.requests.append(form)
-        if self.status != 200:
-            return self.status, {"error": "invalid_client", "error_description": "AADSTS7000215"}
-        token = self.tokens[min(len(self.requests), len(self.tokens)) - 1]
-        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in}
-
-
-@pytest.fixture
-def token_endpoint() -> Iterator[TokenEndpoint]:
-    endpoint = TokenEndpoint(tokens=["token-1"])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            form = urllib.parse.parse_qs(self.rfile.read(length).decode("ascii"))
-            status, body = endpoint.answer(form)
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet: the test reads ``endpoint.requests``."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    endpoint.url = f"http://127.0.0.1:{server.server_address[1]}/tenant/oauth2/v2.0/token"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield endpoint
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 # --- the mail server ----------------------------------------------------------------------
@@ -115,9 +62,8 @@ class OAuthCollector(Collector):
         return AuthResult(success=False, handled=False, message=REFUSAL)
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START)
+StartServer = Callable[..., Controller]
+Connect = Callable[..., tuple[OAuthCollector, SmtpTransport]]
 
 
 def credentials(endpoint: TokenEndpoint, clock: FixedClock) -> ClientCredentials:
@@ -131,30 +77,44 @@ def credentials(endpoint: TokenEndpoint, clock: FixedClock) -> ClientCredentials
     )
 
 
-def start_transport(
+@pytest.fixture
+def connect(
     smtp_server: StartServer,
-    handler: OAuthCollector,
     certificate: Certificate,
-    oauth2: ClientCredentials,
-    **server_options: object,
-) -> SmtpTransport:
-    server = smtp_server(
-        handler,
-        tls_context=certificate.server_context(),
-        require_starttls=True,
-        **server_options,
-    )
-    return SmtpTransport(
-        "127.0.0.1",
-        server.port,
-        security="starttls",
-        username=MAILBOX,
-        password=None,
-        timeout=TIMEOUT,
-        local_hostname="styrhjul.test",
-        ssl_context=certificate.client_context(),
-        oauth2=oauth2,
-    )
+    token_endpoint: TokenEndpoint,
+    clock: FixedClock,
+) -> Iterator[Connect]:
+    """``connect(valid, endpoint=token_endpoint, **server_options)``: a STARTTLS server
+    accepting the ``valid`` tokens, and an XOAUTH2 transport to it, closed after the test."""
+    transports: list[SmtpTransport] = []
+
+    def start(
+        valid: set[str], endpoint: TokenEndpoint = token_endpoint, **server_options: object
+    ) -> tuple[OAuthCollector, SmtpTransport]:
+        handler = OAuthCollector(valid)
+        server = smtp_server(
+            handler,
+            tls_context=certificate.server_context(),
+            require_starttls=True,
+            **server_options,
+        )
+        transport = SmtpTransport(
+            "127.0.0.1",
+            server.port,
+            security="starttls",
+            username=MAILBOX,
+            password=None,
+            timeout=TIMEOUT,
+            local_hostname="styrhjul.test",
+            ssl_context=certificate.client_context(),
+            oauth2=credentials(endpoint, clock),
+        )
+        transports.append(transport)
+        return handler, transport
+
+    yield start
+    for transport in transports:
+        transport.close()
 
 
 def message(key: str, renderer: Renderer) -> EmailMessage:
@@ -171,23 +131,13 @@ def test_the_sasl_string_is_the_documented_one() -> None:
 
 
 def test_one_token_serves_many_messages_and_connections(
-    smtp_server: StartServer,
-    renderer: Renderer,
-    certificate: Certificate,
-    token_endpoint: TokenEndpoint,
-    clock: FixedClock,
+    connect: Connect, renderer: Renderer, token_endpoint: TokenEndpoint
 ) -> None:
-    handler = OAuthCollector(valid={"token-1"})
-    transport = start_transport(
-        smtp_server, handler, certificate, credentials(token_endpoint, clock)
-    )
-    try:
-        transport.send(message("outbox:1", renderer))
-        transport.send(message("outbox:2", renderer))  # the same connection
-        transport.close()
-        transport.send(message("outbox:3", renderer))  # a new one, logging in again
-    finally:
-        transport.close()
+    handler, transport = connect(valid={"token-1"})
+    transport.send(message("outbox:1", renderer))
+    transport.send(message("outbox:2", renderer))  # the same connection
+    transport.close()
+    transport.send(message("outbox:3", renderer))  # a new one, logging in again
     assert len(handler.envelopes) == 3
     assert handler.attempts == [(MAILBOX, "token-1")] * 2
     (form,) = token_endpoint.requests
@@ -200,69 +150,41 @@ def test_one_token_serves_many_messages_and_connections(
 
 
 def test_an_expired_token_is_renewed(
-    smtp_server: StartServer,
-    renderer: Renderer,
-    certificate: Certificate,
-    token_endpoint: TokenEndpoint,
-    clock: FixedClock,
+    connect: Connect, renderer: Renderer, token_endpoint: TokenEndpoint, clock: FixedClock
 ) -> None:
     token_endpoint.tokens = ["token-1", "token-2"]
-    handler = OAuthCollector(valid={"token-1", "token-2"})
-    transport = start_transport(
-        smtp_server, handler, certificate, credentials(token_endpoint, clock)
-    )
-    try:
-        transport.send(message("outbox:1", renderer))
-        transport.close()
-        clock.advance(timedelta(minutes=58))  # inside the token's hour, less the early margin
-        transport.send(message("outbox:2", renderer))
-        transport.close()
-        clock.advance(timedelta(minutes=2))  # now within a minute of expiry: renew
-        transport.send(message("outbox:3", renderer))
-    finally:
-        transport.close()
+    handler, transport = connect(valid={"token-1", "token-2"})
+    transport.send(message("outbox:1", renderer))
+    transport.close()
+    clock.advance(timedelta(minutes=58))  # inside the token's hour, less the early margin
+    transport.send(message("outbox:2", renderer))
+    transport.close()
+    clock.advance(timedelta(minutes=2))  # now within a minute of expiry: renew
+    transport.send(message("outbox:3", renderer))
     assert len(token_endpoint.requests) == 2
     assert [token for _, token in handler.attempts] == ["token-1", "token-1", "token-2"]
     assert len(handler.envelopes) == 3
 
 
 def test_a_refused_token_is_fetched_anew_once(
-    smtp_server: StartServer,
-    renderer: Renderer,
-    certificate: Certificate,
-    token_endpoint: TokenEndpoint,
-    clock: FixedClock,
+    connect: Connect, renderer: Renderer, token_endpoint: TokenEndpoint
 ) -> None:
     """The cached token was revoked early: the server refuses it, a fresh one goes through."""
     token_endpoint.tokens = ["revoked", "token-2"]
-    handler = OAuthCollector(valid={"token-2"})
-    transport = start_transport(
-        smtp_server, handler, certificate, credentials(token_endpoint, clock)
-    )
-    try:
-        transport.send(message("outbox:1", renderer))
-    finally:
-        transport.close()
+    handler, transport = connect(valid={"token-2"})
+    transport.send(message("outbox:1", renderer))
     assert [token for _, token in handler.attempts] == ["revoked", "token-2"]
     assert len(token_endpoint.requests) == 2
     assert len(handler.envelopes) == 1
 
 
 def test_a_wrong_token_is_refused_as_temporary(
-    smtp_server: StartServer,
-    renderer: Renderer,
-    certificate: Certificate,
-    token_endpoint: TokenEndpoint,
-    clock: FixedClock,
+    connect: Connect, renderer: Renderer, token_endpoint: TokenEndpoint
 ) -> None:
     token_endpoint.tokens = ["wrong"]
-    handler = OAuthCollector(valid={"token-1"})
-    transport = start_transport(
-        smtp_server, handler, certificate, credentials(token_endpoint, clock)
-    )
+    handler, transport = connect(valid={"token-1"})
     with pytest.raises(DeliveryFailed) as failure:
         transport.send(message("outbox:1", renderer))
-    transport.close()
     assert not failure.value.permanent
     assert "cannot log in (XOAUTH2): 535 5.7.8" in failure.value.reason
     assert "127.0.0.1" in failure.value.reason
@@ -271,19 +193,15 @@ def test_a_wrong_token_is_refused_as_temporary(
     assert handler.envelopes == []
 
 
-def test_token_endpoint_down_is_temporary(
-    smtp_server: StartServer, renderer: Renderer, certificate: Certificate, clock: FixedClock
-) -> None:
+def test_token_endpoint_down_is_temporary(connect: Connect, renderer: Renderer) -> None:
     # A port held bound but not listening refuses connections, and no other process on the
     # machine can start listening on it meanwhile (as it could on a port merely found free).
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
         held.bind(("127.0.0.1", 0))
         down = TokenEndpoint(tokens=[], url=f"http://127.0.0.1:{held.getsockname()[1]}/token")
-        handler = OAuthCollector(valid={"token-1"})
-        transport = start_transport(smtp_server, handler, certificate, credentials(down, clock))
+        handler, transport = connect(valid={"token-1"}, endpoint=down)
         with pytest.raises(DeliveryFailed) as failure:
             transport.send(message("outbox:1", renderer))
-        transport.close()
     assert not failure.value.permanent
     assert "unreachable" in failure.value.reason
     assert down.url in failure.value.reason
@@ -291,20 +209,12 @@ def test_token_endpoint_down_is_temporary(
 
 
 def test_token_endpoint_refusing_the_client_is_permanent(
-    smtp_server: StartServer,
-    renderer: Renderer,
-    certificate: Certificate,
-    token_endpoint: TokenEndpoint,
-    clock: FixedClock,
+    connect: Connect, renderer: Renderer, token_endpoint: TokenEndpoint
 ) -> None:
     token_endpoint.status = 401
-    handler = OAuthCollector(valid={"token-1"})
-    transport = start_transport(
-        smtp_server, handler, certificate, credentials(token_endpoint, clock)
-    )
+    handler, transport = connect(valid={"token-1"})
     with pytest.raises(DeliveryFailed) as failure:
         transport.send(message("outbox:1", renderer))
-    transport.close()
     assert failure.value.permanent
     assert "answered 401" in failure.value.reason
     assert "invalid_client" in failure.value.reason
@@ -312,23 +222,11 @@ def test_token_endpoint_refusing_the_client_is_permanent(
 
 
 def test_a_server_without_xoauth2_is_named(
-    smtp_server: StartServer,
-    renderer: Renderer,
-    certificate: Certificate,
-    token_endpoint: TokenEndpoint,
-    clock: FixedClock,
+    connect: Connect, renderer: Renderer, token_endpoint: TokenEndpoint
 ) -> None:
-    handler = OAuthCollector(valid={"token-1"})
-    transport = start_transport(
-        smtp_server,
-        handler,
-        certificate,
-        credentials(token_endpoint, clock),
-        auth_exclude_mechanism=["XOAUTH2"],
-    )
+    _, transport = connect(valid={"token-1"}, auth_exclude_mechanism=["XOAUTH2"])
     with pytest.raises(DeliveryFailed, match="offers no AUTH XOAUTH2") as failure:
         transport.send(message("outbox:1", renderer))
-    transport.close()
     assert not failure.value.permanent
     assert token_endpoint.requests == []
 
