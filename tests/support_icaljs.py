@@ -6,9 +6,10 @@ the same times through the tz database. So when both agree on every UID and ever
 start and end, the VTIMEZONE we write says what tzdata says, and the file is well-formed
 for two unrelated parsers.
 
-node is required (it is installed on the development machines and in CI); only a machine
-without node at all skips, saying so. ical.js itself comes from ``npm ci`` (``make test``);
-its absence fails the test with the command to run.
+node is required (it is installed on the development machines and in CI): a machine
+without it fails the test, naming the package, rather than skipping a check nobody would
+notice was gone. ical.js itself comes from ``npm ci`` (``make test``); its absence fails
+the test with the command to run.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ ICALJS = ROOT / "node_modules" / "ical.js" / "package.json"
 def _node() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: the ical.js cross-check needs it (apt install nodejs)")
+        pytest.fail("node is not installed: the ical.js cross-check needs it (apt install nodejs)")
     if not ICALJS.exists():
         pytest.fail(f"{ICALJS.parent} is missing: run 'npm ci' in {ROOT} (make test does)")
     return node
