@@ -24,6 +24,7 @@ from styrhjul.services.meeting_minutes import carry_action
 from styrhjul.services.meeting_views import meeting_detail
 from styrhjul.services.views import dialog_detail, instance_detail
 from styrhjul.services.web_secretary import (
+    RECENT,
     Kept,
     desk_of,
     dialog_agreements,
@@ -86,7 +87,12 @@ def _done(app: App, kind: str, instance_id: int, message: str) -> RedirectRespon
 
 @router.get("/sekreterare", response_class=HTMLResponse, include_in_schema=False)
 def secretary_desk(request: Request, me: Me) -> HTMLResponse:
-    return page(request, "secretary/desk.html", desk=desk_of(core(request), me.viewer))
+    return page(
+        request,
+        "secretary/desk.html",
+        desk=desk_of(core(request), me.viewer),
+        recent_days=RECENT.days,
+    )
 
 
 def _kept_page(request: Request, template: str, found: Kept, **context: Any) -> HTMLResponse:
