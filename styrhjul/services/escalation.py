@@ -131,7 +131,7 @@ def _due(app: App, now: datetime, report: NoticeReport) -> list[Due]:
     return queue
 
 
-def _key(kind: str, item: ChecklistItem, *parts: object) -> str:
+def notice_key(kind: str, item: ChecklistItem, *parts: object) -> str:
     """The outbox key of a notice: ``kind:step[:level]``, plus ``:rN`` once re-dated N times."""
     key = ":".join(str(p) for p in (kind, item.id, *parts))
     return f"{key}:r{item.notice_round}" if item.notice_round else key
@@ -180,7 +180,7 @@ def _notify_assignee(
             session,
             kind,
             item.assignee,
-            key=_key(kind, item),
+            key=notice_key(kind, item),
             step=step_notice(app, item, locale=item.assignee.locale),
         )
     (report.reminded if kind == REMINDER else report.overdue).append(step_id)
@@ -221,7 +221,7 @@ def _escalate(
                 session,
                 ESCALATION,
                 recipient,
-                key=_key(ESCALATION, item, new_level),
+                key=notice_key(ESCALATION, item, new_level),
                 step=notice,
             )
         audit_instance(

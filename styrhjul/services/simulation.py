@@ -49,7 +49,7 @@ from styrhjul.db.models import AuditEvent, ChecklistItem, Dialog, Instance, Outb
 from styrhjul.errors import InputError
 from styrhjul.services.context import App
 from styrhjul.services.definitions import remember_definitions
-from styrhjul.services.escalation import ESCALATION
+from styrhjul.services.escalation import ESCALATION, notice_key
 from styrhjul.services.runner import RunReport, run_due
 from styrhjul.services.simulation_report import (
     Change,
@@ -291,8 +291,7 @@ class _Walk:
                 step = _step(session, step_id)
                 to = None
                 if (step_id, level) not in unreachable:
-                    key = f"{ESCALATION}:{step_id}:{level}"
-                    key += f":r{step.notice_round}" if step.notice_round else ""
+                    key = notice_key(ESCALATION, step, level)
                     recipient = session.scalar(
                         select(OutboxMessage.recipient).where(OutboxMessage.key == key)
                     )
