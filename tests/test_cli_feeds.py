@@ -42,6 +42,7 @@ def test_a_token_is_shown_once_and_only_its_digest_is_stored(app: App) -> None:
     (row,) = _stored(app)
     assert row.digest == hashlib.sha256(created.token.encode()).hexdigest()
     assert created.token not in repr(vars(row))
+    assert created.address == f"{app.settings.web.base_url}/kalender/{created.token}.ics"
     listed = list_tokens(app)
     assert [(r.id, r.owner_kind, r.owner, r.label) for r in listed] == [
         (row.id, "person", PRINCIPAL, "Outlook")

@@ -67,8 +67,7 @@ def token_create(state: CliState, person: str | None, unit: str | None, label: s
     click.echo(created.token)
     click.echo(
         f"token {row.id} for {row.owner_kind} {row.owner}: the feed's address is"
-        f" {state.settings.web.base_url}/kalender/{created.token}.ics;"
-        " this is the only time the token is shown",
+        f" {created.address}; this is the only time the token is shown",
         err=True,
     )
 

@@ -43,10 +43,14 @@ class TokenRow:
 
 @dataclass(frozen=True, slots=True)
 class CreatedToken:
-    """A new token: ``token`` is shown to the user this once and stored nowhere."""
+    """A new token: ``token`` is shown to the user this once and stored nowhere.
+
+    ``address`` is the feed's URL as the web app serves it, ``{base_url}/kalender/TOKEN.ics``.
+    """
 
     row: TokenRow
     token: str
+    address: str
 
 
 def digest_of(token: str) -> str:
@@ -98,7 +102,8 @@ def create_token(
             row.unit = unit_by_code(session, unit)
         session.add(row)
         session.flush()
-        return CreatedToken(_row(row), token)
+        address = f"{app.settings.web.base_url}/kalender/{token}.ics"
+        return CreatedToken(_row(row), token, address)
 
 
 def list_tokens(app: App) -> list[TokenRow]:
