@@ -61,14 +61,12 @@ def invite(request: Request, dialog_id: int, me: Me) -> Response:
     )
 
 
-def _calendar_page(request: Request, me: Caller, *, created: str = "") -> HTMLResponse:
-    app = core(request)
-    base = app.settings.web.base_url.rstrip("/")
+def _calendar_page(request: Request, me: Caller, *, feed_url: str = "") -> HTMLResponse:
     return page(
         request,
         "participant/calendar.html",
-        tokens=tokens_of(app, me.email),
-        feed_url=f"{base}/kalender/{created}.ics" if created else "",
+        tokens=tokens_of(core(request), me.email),
+        feed_url=feed_url,
     )
 
 
@@ -82,7 +80,7 @@ async def make_calendar_link(request: Request, me: Me) -> HTMLResponse:
     form = await form_of(request)
     made = create_token(core(request), person=me.email, label=form.get("label", ""))
     # shown this once in the answer itself, never in a URL that history or logs keep
-    return _calendar_page(request, me, created=made.token)
+    return _calendar_page(request, me, feed_url=made.address)
 
 
 @router.post("/mitt/kalender/{token_id}/aterkalla", include_in_schema=False)
