@@ -1,5 +1,5 @@
-"""What the daemon's crash tests share: a busy database, a counting SMTP server, a daemon
-process that can be killed, and the invariants a crash must not break.
+"""What the daemon's crash tests share: a busy database, a counting SMTP server, and the
+invariants a crash must not break (the daemon process itself is :mod:`.daemonproc`'s).
 
 The crash tests run the real ``styrhjul daemon`` as a child process (SIGKILL cannot be
 simulated in-process) against a real SMTP server (aiosmtpd, in the test process) and a
@@ -14,15 +14,8 @@ escalations, the weekly digest.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -46,13 +39,10 @@ from styrhjul.services.runner import RunReport, run_due
 from styrhjul.services.yearplan import keep_planned
 from styrhjul.wiring import build
 
-SCRIPT = Path(sys.executable).parent / "styrhjul"
 PLANNED_ON = datetime(2026, 1, 5, 8, 0, tzinfo=STOCKHOLM)
 """When the busy database plans calendar year 2026."""
 BUSY_AT = datetime(2026, 1, 26, 9, 0, tzinfo=STOCKHOLM)
 """When the first daemon starts: three weeks of the plan are due at once."""
-DEADLINE = 120.0
-"""Seconds any one wait may take before the test fails (generous: a loaded 2-core box)."""
 
 
 # --- the busy database -------------------------------------------------------------------
@@ -70,28 +60,6 @@ def seed_busy(url: str, folder: Path) -> None:
         keep_planned(app, PLANNED_ON.date())
     finally:
         app.close()
-
-
-def daemon_config(folder: Path, url: str, smtp_port: int) -> Path:
-    """A config for daemons that send to the SMTP server on ``smtp_port``, logging JSON."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_config(
-        folder,
-        url,
-        transport="smtp",
-        extra=(
-            "[mail.smtp]\n"
-            'host = "127.0.0.1"\n'
-            f"port = {smtp_port}\n"
-            'security = "none"\n'
-            "timeout_seconds = 30\n"
-            "[daemon]\n"
-            "tick_seconds = 1\n"
-            "drain_seconds = 1\n"
-            "heartbeat_seconds = 1\n"
-            'log_format = "json"\n'
-        ),
-    )
 
 
 def open_app(config: Path, at: datetime) -> App:
@@ -129,84 +97,6 @@ class MessageIds:
         with self._lock:
             self._counts[str(message_id)] += 1
         return "250 Message accepted for delivery"
-
-
-# --- a daemon process --------------------------------------------------------------------
-
-
-def wait_until(what: str, check: Callable[[], bool], deadline: float = DEADLINE) -> None:
-    """Poll ``check`` every 50 ms until it holds; fail naming ``what`` after ``deadline``."""
-    end = time.monotonic() + deadline
-    while not check():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up after {deadline:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
-class Daemon:
-    """``styrhjul --config CONFIG --now NOW daemon`` as a child process, its JSON log in a file."""
-
-    def __init__(self, config: Path, now: datetime, log: Path) -> None:
-        self.log = log
-        self.now = now
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STYRHJUL_")}
-        with log.open("wb") as stderr:
-            self.process = subprocess.Popen(
-                [str(SCRIPT), "--config", str(config), "--now", now.isoformat(), "daemon"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                env=env,
-            )
-
-    @property
-    def worker(self) -> str:
-        """The name its claims carry (``host:pid``), as it logged it at start."""
-        (started,) = self.events("daemon.started")
-        return str(started["worker"])
-
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        """The log's events so far (all, or those named ``name``); a torn last line is left."""
-        found = []
-        for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # the line a SIGKILL cut, or not JSON at all (a traceback)
-            if name is None or event.get("event") == name:
-                found.append(event)
-        return found
-
-    def wait_for(self, name: str, job: str | None = None) -> None:
-        """Until the log shows ``name`` (of ``job``); fail at once if the process exits first."""
-
-        def seen() -> bool:
-            if any(job is None or e.get("job") == job for e in self.events(name)):
-                return True
-            code = self.process.poll()
-            assert code is None, f"daemon exited with {code} before {name}: {self.tail()}"
-            return False
-
-        wait_until(f"{name} in {self.log}", seen)
-
-    def kill(self) -> None:
-        """SIGKILL, and reap it (so that its pid is gone and others see it dead)."""
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=DEADLINE)
-
-    def stop(self) -> int:
-        """SIGTERM; the exit code."""
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=DEADLINE)
-
-    def tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def max_window(self) -> float:
-        """The longest ``window_seconds`` its drains logged."""
-        return max(
-            (float(e.get("window_seconds", 0.0)) for e in self.events("job.done")), default=0.0
-        )
 
 
 # --- what the kills did --------------------------------------------------------------------

@@ -33,18 +33,16 @@ from styrhjul.services.context import App
 
 from .crashkit import (
     BUSY_AT,
-    Daemon,
     Delivery,
     Ledger,
     MessageIds,
     check_consistency,
     check_delivery,
-    daemon_config,
     due_invites,
     open_app,
     seed_busy,
-    wait_until,
 )
+from .daemonproc import Daemon, daemon_config, wait_until
 
 SEED = 20260126
 KILLS = 28
@@ -75,7 +73,7 @@ def _idle(app: App, daemon: Daemon) -> Callable[[], bool]:
 
     def check() -> bool:
         code = daemon.process.poll()
-        assert code is None, f"daemon exited with {code}: {daemon.tail()}"
+        assert code is None, f"daemon exited with {code}: {daemon.log()}"
         if not daemon.events("daemon.running"):
             return False
         counts = _outbox(app)
@@ -92,10 +90,17 @@ def _phase(daemon: Daemon) -> str:
     return "drain" if ticked else "tick"
 
 
+def _longest_window(daemon: Daemon) -> float:
+    """The longest ``window_seconds`` its drains logged."""
+    return max(
+        (float(e.get("window_seconds", 0.0)) for e in daemon.events("job.done")), default=0.0
+    )
+
+
 def _figures(
     label: str, ledger: Ledger, delivery: Delivery, daemons: list[Daemon], phases: str = ""
 ) -> str:
-    window = max(d.max_window() for d in daemons)
+    window = max(_longest_window(d) for d in daemons)
     line = (
         f"{label}: seed {SEED}, {ledger.kills} kills{phases}, {delivery.window_hits} in the "
         f"window ({ledger.seen_at_kill} seen at once), {delivery.messages} messages, "
@@ -111,7 +116,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
     url = f"sqlite:///{tmp_path / 'styrhjul.db'}"
     seed_busy(url, tmp_path / "seed")
     server = MessageIds()
-    config = daemon_config(tmp_path / "daemon", url, smtp_server(server).port)
+    config = daemon_config(tmp_path / "daemon", url, smtp_port=smtp_server(server).port)
     app = open_app(config, BUSY_AT)
     invites = due_invites(app)
     rng = random.Random(SEED)
@@ -122,7 +127,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
     try:
         for i in range(KILLS):
             now = max(BUSY_AT + timedelta(seconds=time.monotonic() - began), now)
-            daemon = Daemon(config, now, tmp_path / f"daemon-{i}.log")
+            daemon = Daemon(config, now=now, log=tmp_path / f"daemon-{i}.log")
             daemons.append(daemon)
             daemon.wait_for("daemon.started")
             if i >= EARLY_KILLS and rng.random() < AT_DRAIN:
@@ -134,14 +139,13 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
             ledger.killed(app, server)
         # the last one starts once the killed ones count as lost, whatever their pid says
         now = BUSY_AT + timedelta(seconds=time.monotonic() - began + LOST_AFTER + 1)
-        last = Daemon(config, now, tmp_path / "daemon-last.log")
+        last = Daemon(config, now=now, log=tmp_path / "daemon-last.log")
         daemons.append(last)
         wait_until("the last daemon to send everything", _idle(app, last))
-        assert last.stop() == 0, last.tail()
+        assert last.stop() == 0, last.log()
     finally:
         for daemon in daemons:
-            if daemon.process.poll() is None:
-                daemon.kill()
+            daemon.kill()
     delivery = check_delivery(app, server, ledger)
     phases = Counter(_phase(d) for d in daemons[:-1])
     line = _figures("sqlite", ledger, delivery, daemons, f" {dict(phases)}")
@@ -164,12 +168,12 @@ def test_two_daemons_on_postgresql_the_survivor_finishes_what_the_killed_one_lef
     url = pg_server.url("crash_two_daemons")
     seed_busy(url, tmp_path / "seed")
     server = MessageIds()
-    config = daemon_config(tmp_path / "daemon", url, smtp_server(server).port)
+    config = daemon_config(tmp_path / "daemon", url, smtp_port=smtp_server(server).port)
     app = open_app(config, BUSY_AT)
     invites = due_invites(app)
     rng = random.Random(SEED)
     ledger = Ledger()
-    daemons = [Daemon(config, BUSY_AT, tmp_path / f"daemon-{n}.log") for n in "ab"]
+    daemons = [Daemon(config, now=BUSY_AT, log=tmp_path / f"daemon-{n}.log") for n in "ab"]
     try:
         for daemon in daemons:
             daemon.wait_for("daemon.started")
@@ -185,11 +189,10 @@ def test_two_daemons_on_postgresql_the_survivor_finishes_what_the_killed_one_lef
         ledger.killed(app, server, worker=victim.worker)
         left = _outbox(app).get("pending", 0)
         wait_until("the survivor to send everything", _idle(app, survivor))
-        assert survivor.stop() == 0, survivor.tail()
+        assert survivor.stop() == 0, survivor.log()
     finally:
         for daemon in daemons:
-            if daemon.process.poll() is None:
-                daemon.kill()
+            daemon.kill()
     delivery = check_delivery(app, server, ledger)
     line = _figures(
         "postgresql",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from support import NOW, Cli, Collector
 from styrhjul.db.models import OutboxMessage
 from styrhjul.db.operations import PeriodRun
 
-from .daemonproc import DEADLINE, Daemon, daemon_config, run
+from .daemonproc import Daemon, daemon_config, run, wait_until
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -158,11 +157,12 @@ def test_sigterm_during_the_drain_finishes_the_message_in_hand(
     daemon = Daemon(config, now=NOW)
     try:
         daemon.wait_for("job.done", job="tick")
-        deadline = time.monotonic() + DEADLINE
-        while len(handler.envelopes) < 5:
+
+        def five_received() -> bool:
             assert daemon.process.poll() is None, daemon.log()
-            assert time.monotonic() < deadline, daemon.log()
-            time.sleep(0.02)
+            return len(handler.envelopes) >= 5
+
+        wait_until("five messages at the SMTP server", five_received)
     finally:
         code = daemon.stop(signal.SIGTERM)
     assert code == 0, daemon.log()
