@@ -49,30 +49,23 @@ def feed_window(today: date) -> tuple[date, date]:
     return today - timedelta(days=DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
 
 
-def person_feed(app: App, email: str, *, cache: VeventCache = CACHE) -> bytes:
+def person_feed(app: App, email: str) -> bytes:
     """The feed of everything that concerns the person with ``email``."""
     with app.db.session() as session:
         person = person_by_email(session, email)
         name, address = person.title, person.email
-    return _feed(app, TITLE_PREFIX + name, person=address, cache=cache)
+    return _feed(app, TITLE_PREFIX + name, person=address)
 
 
-def unit_feed(app: App, code: str, *, cache: VeventCache = CACHE) -> bytes:
+def unit_feed(app: App, code: str) -> bytes:
     """The feed of everything that concerns the unit ``code`` (and the units below it)."""
     with app.db.session() as session:
         unit = unit_by_code(session, code)
         name, code = unit.name, unit.code
-    return _feed(app, TITLE_PREFIX + name, unit=code, cache=cache)
+    return _feed(app, TITLE_PREFIX + name, unit=code)
 
 
-def _feed(
-    app: App,
-    name: str,
-    *,
-    cache: VeventCache,
-    person: str | None = None,
-    unit: str | None = None,
-) -> bytes:
+def _feed(app: App, name: str, *, person: str | None = None, unit: str | None = None) -> bytes:
     first, last = feed_window(app.clock.today())
     rows = [
         r for r in list_events(app, first, last, person=person, unit=unit, cancelled=True) if r.uid
@@ -80,7 +73,7 @@ def _feed(
     details = _details(app, rows)
     events = [_event(row, details[(row.kind == "event", row.uid or "")]) for row in rows]
     return render_feed(
-        name, events, tz=app.clock.tz, window=(first, last), stamp=app.clock.now(), cache=cache
+        name, events, tz=app.clock.tz, window=(first, last), stamp=app.clock.now(), cache=CACHE
     )
 
 
