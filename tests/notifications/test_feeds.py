@@ -161,11 +161,11 @@ def test_the_feed_window_is_90_days_back_and_400_ahead(feed_app: App) -> None:
     assert max(days) <= last
 
 
-def test_unknown_person_and_unit_are_not_found(feed_app: App) -> None:
+def test_unknown_person_and_unit_are_not_found(app: App) -> None:
     with pytest.raises(NotFound, match=r"person 'nobody@example\.se'"):
-        person_feed(feed_app, "nobody@example.se")
+        person_feed(app, "nobody@example.se")
     with pytest.raises(NotFound, match="unit 'no-such-unit'"):
-        unit_feed(feed_app, "no-such-unit")
+        unit_feed(app, "no-such-unit")
 
 
 # --- the pure renderer: names, escaping, the cache ----------------------------------------
