@@ -20,6 +20,7 @@ from styrhjul.db.models import OrgUnit, Person, RoleAssignment
 from styrhjul.notifications.notices import DIGEST, Digest, DigestGroup, DigestStep
 from styrhjul.services.context import App
 from styrhjul.services.notices import enqueue_notice
+from styrhjul.services.org import person_by_email
 from styrhjul.services.overdue import StepRow, overdue_steps
 
 DIRECTOR = "director"
@@ -62,7 +63,7 @@ def send_weekly_digest(app: App, week: date | None = None) -> int:
     for email, codes in units.items():
         rows = {row.id: row for code in codes for row in overdue_steps(app, unit=code)}
         with app.db.session() as session:
-            director = session.scalars(select(Person).where(Person.email == email)).one()
+            director = person_by_email(session, email)
             digest = Digest(
                 year=iso.year,
                 week=iso.week,
