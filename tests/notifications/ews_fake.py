@@ -314,6 +314,13 @@ class EwsFake:
             answers.append(message)
         return answers
 
+    def _invite(self, kind: str, organizer: str, item: Item) -> None:
+        """Record the meeting request or cancellation Exchange sends to the attendees."""
+        subject = item.props.get("Subject", "")
+        self.outgoing.append(
+            Outgoing(kind, organizer, item.required + item.optional, subject, item.item_id)
+        )
+
     def _new_id(self) -> str:
         return f"AAMk{next(self._ids):06d}"
 
@@ -340,15 +347,7 @@ class EwsFake:
                 item.change_key += 1
                 folder.remove(item)  # the organiser's copy goes to Deleted Items
                 self.folder(user, "deleteditems").append(item)
-                self.outgoing.append(
-                    Outgoing(
-                        "meeting-cancellation",
-                        user,
-                        item.required + item.optional,
-                        item.props.get("Subject", ""),
-                        item.item_id,
-                    )
-                )
+                self._invite("meeting-cancellation", user, item)
                 answers.append(message)
                 continue
             item = Item(kind=kind, item_id=self._new_id())
@@ -373,15 +372,7 @@ class EwsFake:
                 )
                 self.folder(mailbox, folder_name).append(item)
                 if invitations != "SendToNone":
-                    self.outgoing.append(
-                        Outgoing(
-                            "meeting-request",
-                            mailbox,
-                            item.required + item.optional,
-                            item.props.get("Subject", ""),
-                            item.item_id,
-                        )
-                    )
+                    self._invite("meeting-request", mailbox, item)
                 created.append(_item_element(item, ids_only=True))
             answers.append(message)
         return answers
@@ -420,15 +411,7 @@ class EwsFake:
                         item.optional = []
             item.change_key += 1
             if invitations != "SendToNone":
-                self.outgoing.append(
-                    Outgoing(
-                        "meeting-request",
-                        user,
-                        item.required + item.optional,
-                        item.props.get("Subject", ""),
-                        item.item_id,
-                    )
-                )
+                self._invite("meeting-request", user, item)
             message = _success("UpdateItem")
             items = ET.SubElement(message, _m("Items"))
             items.append(_item_element(item, ids_only=True))
