@@ -178,11 +178,6 @@ class Digest:
             raise InputError(f"ISO week {self.week} is not 1 to 53", key="week")
 
     @property
-    def label(self) -> str:
-        """The ISO week as ``2026-W37``."""
-        return f"{self.year}-W{self.week:02d}"
-
-    @property
     def step_count(self) -> int:
         """How many overdue steps the digest lists."""
         return sum(len(group.steps) for group in self.groups)
