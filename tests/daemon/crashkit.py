@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -23,6 +24,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import func, select
 from support import write_config
@@ -38,6 +40,8 @@ from styrhjul.services.org_import import import_organisation
 from styrhjul.services.runner import RunReport, run_due
 from styrhjul.services.yearplan import keep_planned
 from styrhjul.wiring import build
+
+from .daemonproc import daemon_config
 
 PLANNED_ON = datetime(2026, 1, 5, 8, 0, tzinfo=STOCKHOLM)
 """When the busy database plans calendar year 2026."""
@@ -97,6 +101,27 @@ class MessageIds:
         with self._lock:
             self._counts[str(message_id)] += 1
         return "250 Message accepted for delivery"
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A busy database, the counting SMTP server its daemons send to, their config."""
+
+    config: Path
+    server: MessageIds
+    app: App
+    """On a clock standing at ``BUSY_AT``: to look at the outbox while daemons run."""
+    invites: dict[int, datetime]
+    """:func:`due_invites` before any daemon ran, for :func:`check_consistency`."""
+
+
+def busy_period(url: str, folder: Path, smtp_server: Callable[..., Controller]) -> Busy:
+    """Seed ``url`` (:func:`seed_busy`), start a :class:`MessageIds` server, write a config."""
+    seed_busy(url, folder / "seed")
+    server = MessageIds()
+    config = daemon_config(folder / "daemon", url, smtp_port=smtp_server(server).port)
+    app = open_app(config, BUSY_AT)
+    return Busy(config, server, app, due_invites(app))
 
 
 # --- what the kills did --------------------------------------------------------------------
@@ -186,31 +211,36 @@ def due_invites(app: App) -> dict[int, datetime]:
         return {dialog_id: at for dialog_id, at in rows if at is not None}
 
 
-def check_consistency(app: App, invites: dict[int, datetime]) -> RunReport:
-    """Nothing half done, nothing done twice, nothing left that is due at the app's clock.
+def check_consistency(config: Path, at: datetime, invites: dict[int, datetime]) -> RunReport:
+    """Nothing half done, nothing done twice, nothing left that is due ``at``.
 
     ``invites`` is :func:`due_invites` before any daemon ran. Returns what a last pass of
-    ``run_due`` at the clock did, which must be nothing: every daemon ran at or after it.
+    ``run_due`` at ``at`` did, which must be nothing: every daemon ran at or after it.
     """
-    now = app.clock.now()
-    with app.db.session() as session:
-        keys = set(session.scalars(select(OutboxMessage.key)))
-        _check_audit_trails(session)
-        for dialog_id, at in invites.items():
-            if at > now:
-                continue
-            dialog = session.get(Dialog, dialog_id)
-            assert dialog is not None
-            assert dialog.invite_at is None, f"dialog {dialog_id}: invite due {at} not sent"
-            prefix = f"meeting:{dialog.ical_uid}:{dialog.ical_sequence}:REQUEST:"
-            assert any(k.startswith(prefix) for k in keys), f"dialog {dialog_id}: no invite row"
-        _check_steps(session, keys)
-        periods = session.execute(select(PeriodRun.job, PeriodRun.period, PeriodRun.status)).all()
-        assert periods, "no periodic job ran"
-        undone = [p for p in periods if p.status != "done"]
-        assert not undone, f"periods not done: {undone}"
-    report = run_due(app)
-    assert not report.did_something, f"left due at {now}: {report.summary()}"
+    app = open_app(config, at)
+    try:
+        with app.db.session() as session:
+            keys = set(session.scalars(select(OutboxMessage.key)))
+            _check_audit_trails(session)
+            for dialog_id, due in invites.items():
+                if due > at:
+                    continue
+                dialog = session.get(Dialog, dialog_id)
+                assert dialog is not None
+                assert dialog.invite_at is None, f"dialog {dialog_id}: invite due {due} not sent"
+                prefix = f"meeting:{dialog.ical_uid}:{dialog.ical_sequence}:REQUEST:"
+                assert any(k.startswith(prefix) for k in keys), f"dialog {dialog_id}: no invite row"
+            _check_steps(session, keys)
+            periods = session.execute(
+                select(PeriodRun.job, PeriodRun.period, PeriodRun.status)
+            ).all()
+            assert periods, "no periodic job ran"
+            undone = [p for p in periods if p.status != "done"]
+            assert not undone, f"periods not done: {undone}"
+        report = run_due(app)
+    finally:
+        app.close()
+    assert not report.did_something, f"left due at {at}: {report.summary()}"
     return report
 
 

@@ -31,18 +31,8 @@ from sqlalchemy import func, select
 from styrhjul.db.models import OutboxMessage
 from styrhjul.services.context import App
 
-from .crashkit import (
-    BUSY_AT,
-    Delivery,
-    Ledger,
-    MessageIds,
-    check_consistency,
-    check_delivery,
-    due_invites,
-    open_app,
-    seed_busy,
-)
-from .daemonproc import Daemon, daemon_config, wait_until
+from .crashkit import BUSY_AT, Delivery, Ledger, busy_period, check_consistency, check_delivery
+from .daemonproc import Daemon, wait_until
 
 SEED = 20260126
 KILLS = 28
@@ -113,12 +103,7 @@ def _figures(
 def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
     tmp_path: Path, smtp_server: Callable[..., Controller]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'styrhjul.db'}"
-    seed_busy(url, tmp_path / "seed")
-    server = MessageIds()
-    config = daemon_config(tmp_path / "daemon", url, smtp_port=smtp_server(server).port)
-    app = open_app(config, BUSY_AT)
-    invites = due_invites(app)
+    busy = busy_period(f"sqlite:///{tmp_path / 'styrhjul.db'}", tmp_path, smtp_server)
     rng = random.Random(SEED)
     ledger = Ledger()
     daemons: list[Daemon] = []
@@ -127,7 +112,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
     try:
         for i in range(KILLS):
             now = max(BUSY_AT + timedelta(seconds=time.monotonic() - began), now)
-            daemon = Daemon(config, now=now, log=tmp_path / f"daemon-{i}.log")
+            daemon = Daemon(busy.config, now=now, log=tmp_path / f"daemon-{i}.log")
             daemons.append(daemon)
             daemon.wait_for("daemon.started")
             if i >= EARLY_KILLS and rng.random() < AT_DRAIN:
@@ -136,25 +121,21 @@ def test_sigkill_at_random_moments_loses_nothing_and_resends_only_in_the_window(
             else:
                 time.sleep(rng.uniform(0.05, LATEST_KILL))
             daemon.kill()
-            ledger.killed(app, server)
+            ledger.killed(busy.app, busy.server)
         # the last one starts once the killed ones count as lost, whatever their pid says
         now = BUSY_AT + timedelta(seconds=time.monotonic() - began + LOST_AFTER + 1)
-        last = Daemon(config, now=now, log=tmp_path / "daemon-last.log")
+        last = Daemon(busy.config, now=now, log=tmp_path / "daemon-last.log")
         daemons.append(last)
-        wait_until("the last daemon to send everything", _idle(app, last))
+        wait_until("the last daemon to send everything", _idle(busy.app, last))
         assert last.stop() == 0, last.log()
     finally:
         for daemon in daemons:
             daemon.kill()
-    delivery = check_delivery(app, server, ledger)
+    delivery = check_delivery(busy.app, busy.server, ledger)
     phases = Counter(_phase(d) for d in daemons[:-1])
     line = _figures("sqlite", ledger, delivery, daemons, f" {dict(phases)}")
-    app.close()
-    checker = open_app(config, now)
-    try:
-        check_consistency(checker, invites)
-    finally:
-        checker.close()
+    busy.app.close()
+    check_consistency(busy.config, now, busy.invites)
     assert delivery.messages > 150, line
     assert ledger.kills == KILLS, line
 
@@ -165,15 +146,11 @@ def test_two_daemons_on_postgresql_the_survivor_finishes_what_the_killed_one_lef
 ) -> None:
     pg_server.drop_database("crash_two_daemons")
     pg_server.create_database("crash_two_daemons")
-    url = pg_server.url("crash_two_daemons")
-    seed_busy(url, tmp_path / "seed")
-    server = MessageIds()
-    config = daemon_config(tmp_path / "daemon", url, smtp_port=smtp_server(server).port)
-    app = open_app(config, BUSY_AT)
-    invites = due_invites(app)
+    busy = busy_period(pg_server.url("crash_two_daemons"), tmp_path, smtp_server)
+    app = busy.app
     rng = random.Random(SEED)
     ledger = Ledger()
-    daemons = [Daemon(config, now=BUSY_AT, log=tmp_path / f"daemon-{n}.log") for n in "ab"]
+    daemons = [Daemon(busy.config, now=BUSY_AT, log=tmp_path / f"daemon-{n}.log") for n in "ab"]
     try:
         for daemon in daemons:
             daemon.wait_for("daemon.started")
@@ -186,14 +163,14 @@ def test_two_daemons_on_postgresql_the_survivor_finishes_what_the_killed_one_lef
         victim, survivor = rng.sample(daemons, 2)
         _catch_sending(app, victim.worker)
         victim.kill()
-        ledger.killed(app, server, worker=victim.worker)
+        ledger.killed(app, busy.server, worker=victim.worker)
         left = _outbox(app).get("pending", 0)
         wait_until("the survivor to send everything", _idle(app, survivor))
         assert survivor.stop() == 0, survivor.log()
     finally:
         for daemon in daemons:
             daemon.kill()
-    delivery = check_delivery(app, server, ledger)
+    delivery = check_delivery(app, busy.server, ledger)
     line = _figures(
         "postgresql",
         ledger,
@@ -206,11 +183,7 @@ def test_two_daemons_on_postgresql_the_survivor_finishes_what_the_killed_one_lef
     taken_over = sum(ledger.sending_at_kill.values())
     assert recovered >= taken_over, f"{recovered} recovered, {taken_over} left; {line}"
     app.close()
-    checker = open_app(config, BUSY_AT)
-    try:
-        check_consistency(checker, invites)
-    finally:
-        checker.close()
+    check_consistency(busy.config, BUSY_AT, busy.invites)
     assert delivery.messages > 150, line
 
 
