@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 from rich.table import Table
 
 from styrhjul.cli.base import CliState, json_option, local, pass_state, print_json
+
+if TYPE_CHECKING:
+    from styrhjul.services.daemons import DaemonStatus
 
 
 @click.group("daemon", invoke_without_command=True)
@@ -60,7 +63,7 @@ def daemon_status_command(state: CliState, check: bool, as_json: bool) -> None:
     from styrhjul.services.daemons import daemon_status
 
     status = daemon_status(state.app())
-    problems = _problems(status)
+    problems = status.problems
     if as_json:
         print_json({**asdict(status), "problems": problems})
     else:
@@ -71,35 +74,7 @@ def daemon_status_command(state: CliState, check: bool, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _problems(status: object) -> list[str]:
-    from styrhjul.services.daemons import DaemonStatus
-
-    assert isinstance(status, DaemonStatus)
-    problems = []
-    if not status.running:
-        problems.append("no daemon is running")
-    problems.extend(
-        f"{d.worker} has been silent since {d.heartbeat_at.isoformat()}"
-        for d in status.daemons
-        if d.state == "lost"
-    )
-    problems.extend(
-        f"job {j.job} failed on its last run: {j.last_error}"
-        for j in status.jobs
-        if j.last_status == "failed"
-    )
-    if status.outbox["failed"]:
-        problems.append(
-            f"{status.outbox['failed']} message(s) failed for good: styrhjul outbox list"
-            " --status failed"
-        )
-    return problems
-
-
-def _print(state: CliState, status: object, descriptions: dict[str, str]) -> None:
-    from styrhjul.services.daemons import DaemonStatus
-
-    assert isinstance(status, DaemonStatus)
+def _print(state: CliState, status: DaemonStatus, descriptions: dict[str, str]) -> None:
     settings = state.settings
     daemons = Table("daemon", "state", "version", "started", "last heartbeat", "stopped")
     for d in status.daemons:

@@ -294,6 +294,32 @@ class DaemonStatus:
     def running(self) -> list[DaemonRow]:
         return [d for d in self.daemons if d.state == "running"]
 
+    @property
+    def problems(self) -> list[str]:
+        """What a monitoring probe (``daemon status --check``) must hear about.
+
+        No daemon runs, one went silent, a job's last run failed, or a message failed for good.
+        """
+        problems = []
+        if not self.running:
+            problems.append("no daemon is running")
+        problems.extend(
+            f"{d.worker} has been silent since {d.heartbeat_at.isoformat()}"
+            for d in self.daemons
+            if d.state == "lost"
+        )
+        problems.extend(
+            f"job {j.job} failed on its last run: {j.last_error}"
+            for j in self.jobs
+            if j.last_status == "failed"
+        )
+        if self.outbox["failed"]:
+            problems.append(
+                f"{self.outbox['failed']} message(s) failed for good: styrhjul outbox list"
+                " --status failed"
+            )
+        return problems
+
 
 def daemon_status(app: App, *, stopped_for: timedelta = timedelta(days=7)) -> DaemonStatus:
     """The daemons seen in the last ``stopped_for``, their jobs, and the outbox backlog."""

@@ -313,6 +313,11 @@ def test_daemon_status(empty_app: App, clock: FixedClock) -> None:
         ("plan", "2026-09-02", "running"),
     ]
     assert [(j.job, j.runs, j.last_summary) for j in status.jobs] == [("plan", 1, "changes=1")]
+    silent_since = {d.worker: d for d in status.daemons}[lost].heartbeat_at.isoformat()
+    assert status.problems == [
+        f"{lost} has been silent since {silent_since}",
+        "1 message(s) failed for good: styrhjul outbox list --status failed",
+    ]
 
     # A daemon not seen for a week drops out of the listing.
     clock.advance(timedelta(days=8))
