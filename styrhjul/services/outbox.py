@@ -21,7 +21,6 @@ several daemons draining at once do not queue behind each other's rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -34,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from styrhjul.db.models import OutboxMessage
 from styrhjul.errors import DeliveryFailed, NotFound
-from styrhjul.services.context import App
+from styrhjul.services.context import App, Stop, never
 from styrhjul.services.daemons import lost_workers, worker_name
 
 LEASE = timedelta(minutes=10)
@@ -103,7 +102,7 @@ def dispatch(
     *,
     limit: int = 500,
     worker: str | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Stop = never,
 ) -> DispatchReport:
     """Send what is due, at most ``limit`` messages; each outcome is committed on its own.
 
@@ -115,7 +114,7 @@ def dispatch(
     sent = retried = failed = 0
     window = 0.0
     for _ in range(limit):
-        if stop is not None and stop():
+        if stop():
             break
         claimed = _claim_next(app, me)
         if claimed is None:
