@@ -212,7 +212,7 @@ def test_backup_while_another_connection_writes_then_restore(planned_cli: Cli, p
             backup = database.parent / f"backup-{number}.db"
             out = planned_cli.ok("db", "backup", str(backup))
             assert f"to {backup}" in out
-            assert "revision 0005" in out or f"revision {head_revision()}" in out
+            assert f"revision {head_revision()})" in out
             backups.append(backup)
         writer.wait_for(writer.transactions + 5)  # still writing after the backups
     finally:
