@@ -59,9 +59,9 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
     jobs: dict[str, JobSpec] = field(default_factory=dict)
     stop_reason: str = ""
+    """The signal that asked this daemon to stop, once one has."""
     settled: dict[str, str] = field(default_factory=dict)
     """The period of each periodic job this daemon last tried or found done."""
-    """The signal that asked this daemon to stop, once one has."""
     catching_up: bool = False
     """True during the catch-up at start, whose runs are logged even when idle."""
 
