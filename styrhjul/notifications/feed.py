@@ -50,7 +50,6 @@ class FeedEvent:
     all_day: bool = False
     cancelled: bool = False
     location: str | None = None
-    description: str = ""
 
     def __post_init__(self) -> None:
         for key in ("start", "end", "last_modified"):
@@ -114,8 +113,6 @@ def _vevent(event: FeedEvent, tz: ZoneInfo) -> bytes:
         component.add("dtend", event.end.astimezone(tz))
         component.add("transp", TRANSP.OPAQUE)
     component.add("summary", event.summary)
-    if event.description:
-        component.add("description", event.description)
     if event.location:
         component.add("location", event.location)
     component.add("status", STATUS.CANCELLED if event.cancelled else STATUS.CONFIRMED)
