@@ -26,7 +26,7 @@ from support import Cli, write_config
 from styrhjul.cli.main import cli as root_command
 from styrhjul.cli.main import main
 from styrhjul.config import load_settings
-from styrhjul.daemon.lock import SqliteDaemonLock
+from styrhjul.db.lock import SqliteDaemonLock
 from styrhjul.db.migrate import head_revision, upgrade
 from styrhjul.errors import EXIT_CODES, AlreadyRunning, InputError
 

@@ -132,26 +132,9 @@ def db_restore(state: CliState, path: Path, force: bool) -> None:
 
     Refused while a daemon runs on the database: stop it first.
     """
-    from styrhjul.daemon.lock import sqlite_lock
-    from styrhjul.errors import AlreadyRunning
-    from styrhjul.services.backup import restore_sqlite, sqlite_file
+    from styrhjul.services.backup import restore_sqlite
 
-    url = state.settings.database_url
-    sqlite_file(url, "restore")  # PostgreSQL: the pg_restore advice before any lock
-    lock = sqlite_lock(url)
-    assert lock is not None  # a SQLite URL, checked above
-    try:
-        lock.acquire()  # held throughout: no daemon starts on a half-restored database
-    except AlreadyRunning:
-        holder = lock.path.read_text(encoding="utf-8").strip() or "unknown"
-        raise AlreadyRunning(
-            f"a daemon ({holder}) runs on {lock.database}: stop it before restoring"
-            " (systemctl stop styrhjul)"
-        ) from None
-    try:
-        report = restore_sqlite(url, path, force=force)
-    finally:
-        lock.release()
+    report = restore_sqlite(state.settings.database_url, path, force=force)
     click.echo(f"restored {report.database} from {report.backup} (revision {report.revision})")
     if report.kept is not None:
         click.echo(f"the database as it was: {report.kept}")

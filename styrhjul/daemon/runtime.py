@@ -2,7 +2,7 @@
 
 Start-up, in order:
 
-1. On SQLite, take the single-daemon lock (:mod:`.lock`); a second daemon exits with 8.
+1. On SQLite, take the single-daemon lock (:mod:`styrhjul.db.lock`); a second daemon exits with 8.
 2. Register (``daemon_process``) and log how long no daemon ran.
 3. Catch up, in the main thread and in order: each periodic job whose latest period is not
    done runs once now; then one tick and one drain process everything that fell due
@@ -32,9 +32,9 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from styrhjul.daemon.lock import sqlite_lock
 from styrhjul.daemon.logs import log
 from styrhjul.daemon.schedule import DRAIN, TICK, JobSpec, last_due, timetable
+from styrhjul.db.lock import sqlite_lock
 from styrhjul.services.context import App
 from styrhjul.services.daemons import (
     claim_period,

@@ -13,8 +13,9 @@ API), then copies the backup *into* the live database with the backup API. That 
 write transaction: other connections see the old database or the new one, never a mix.
 Renaming the backup over the live file would not be safe: a process that has the database
 open would go on writing to the renamed-away file, and a ``-wal`` file left beside it would
-be replayed onto the restored database. The caller (``styrhjul db restore``) holds the
-daemon lock meanwhile, so no daemon starts half-way; services do not know the daemon.
+be replayed onto the restored database. The restore holds the single-daemon lock
+(:mod:`styrhjul.db.lock`) throughout: it is refused while a daemon runs, and no daemon starts
+on a half-restored database.
 
 PostgreSQL is backed up with its own tools (``pg_dump -Fc``, ``pg_restore``): they know
 roles, extensions and parallel dumps, and a wrapper here would tie Styrhjul to the server's
@@ -35,6 +36,7 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import make_url
 
+from styrhjul.db.lock import SqliteDaemonLock
 from styrhjul.db.migrate import alembic_config, head_revision
 from styrhjul.errors import InputError
 
@@ -109,9 +111,23 @@ def backup_sqlite(url: str, target: Path, *, force: bool = False) -> BackupRepor
 def restore_sqlite(url: str, backup: Path, *, force: bool = False) -> RestoreReport:
     """Replace the SQLite database of ``url`` with ``backup``; keep the old one beside it.
 
-    The caller must make sure that no daemon runs (``styrhjul db restore`` holds its lock).
+    Refused (AlreadyRunning) while a daemon runs on the database.
     """
     database = sqlite_file(url, "restore")
+    lock = SqliteDaemonLock(database)
+    lock.acquire(RESTORE_REFUSAL)
+    try:
+        return _restore(database, backup, force=force)
+    finally:
+        lock.release()
+
+
+RESTORE_REFUSAL = (
+    "a daemon ({holder}) runs on {database}: stop it before restoring (systemctl stop styrhjul)"
+)
+
+
+def _restore(database: Path, backup: Path, *, force: bool) -> RestoreReport:
     backup = backup.resolve()
     if not backup.is_file():
         raise InputError(f"no backup file at {backup}", key="PATH")
