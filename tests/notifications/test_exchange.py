@@ -274,16 +274,8 @@ def test_server_errors_are_temporary_and_the_retry_sends_once(
 
 def test_an_unreachable_server_is_temporary() -> None:
     with EwsFake(users={USER: PASSWORD}) as server:
-        url = server.url
-    exchange = ExchangeTransport(
-        endpoint=url,
-        auth="basic",
-        username=USER,
-        password=PASSWORD,
-        oauth2=None,
-        sender=SENDER.address,
-        timeout=2.0,
-    )
+        pass
+    exchange = transport(server, timeout=2.0)  # its port is closed now
     with pytest.raises(DeliveryFailed) as caught:
         exchange.send(notice())
     assert not caught.value.permanent
@@ -316,15 +308,7 @@ def test_oauth2_sends_the_fetched_token_as_bearer(
             scope="https://exchange.skola.test/.default",
             now=lambda: now[0],
         )
-        exchange = ExchangeTransport(
-            endpoint=server.url,
-            auth="oauth2",
-            username=None,
-            password=None,
-            oauth2=client,
-            sender=SENDER.address,
-            timeout=5.0,
-        )
+        exchange = transport(server, auth="oauth2", username=None, password=None, oauth2=client)
         exchange.send(notice())
         exchange.send(invite_mail(renderer, make_invite(), "invite:12:0:rektor"))
         assert {auth for _, auth in server.requests} == {"Bearer token-1"}
@@ -352,15 +336,7 @@ def test_oauth2_token_refused_by_exchange_is_permanent(
             scope="x",
             now=lambda: STAMP,
         )
-        exchange = ExchangeTransport(
-            endpoint=server.url,
-            auth="oauth2",
-            username=None,
-            password=None,
-            oauth2=client,
-            sender=SENDER.address,
-            timeout=5.0,
-        )
+        exchange = transport(server, auth="oauth2", username=None, password=None, oauth2=client)
         with pytest.raises(DeliveryFailed) as caught:
             exchange.send(notice())
         assert caught.value.permanent
