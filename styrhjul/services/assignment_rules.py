@@ -26,7 +26,7 @@ from styrhjul.db.models import ChecklistItem, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import InputError, PermissionDenied
 from styrhjul.services.context import App
 from styrhjul.services.instances import add_step, ref
-from styrhjul.services.org import ancestors, person_by_email, unit_by_code
+from styrhjul.services.org import ancestors, person_by_email, unit_by_code, valid_on
 from styrhjul.services.schedule import due_times
 
 RESPONSIBLE_ROLE = "area_head"
@@ -55,8 +55,7 @@ def responsible_area(app: App, session: Session, person: Person) -> OrgUnit:
             .where(
                 RoleAssignment.person_id == person.id,
                 RoleAssignment.role == RESPONSIBLE_ROLE,
-                RoleAssignment.valid_from <= today,
-                (RoleAssignment.valid_to.is_(None)) | (RoleAssignment.valid_to >= today),
+                *valid_on(today),
                 OrgUnit.kind == "area",
             )
             .order_by(OrgUnit.code)
@@ -109,8 +108,7 @@ def require_support_role(app: App, session: Session, person: Person) -> None:
         select(RoleAssignment.id).where(
             RoleAssignment.person_id == person.id,
             RoleAssignment.role == SUPPORT_ROLE,
-            RoleAssignment.valid_from <= today,
-            (RoleAssignment.valid_to.is_(None)) | (RoleAssignment.valid_to >= today),
+            *valid_on(today),
         )
     )
     if held is None:

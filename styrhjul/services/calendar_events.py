@@ -19,7 +19,13 @@ from styrhjul.db.governance import Meeting, MeetingAttendee
 from styrhjul.db.models import CalendarEvent, Dialog, Instance, OrgUnit, RoleAssignment
 from styrhjul.errors import InputError
 from styrhjul.services.context import App
-from styrhjul.services.org import ancestors, person_by_email, subtree_ids, unit_by_code
+from styrhjul.services.org import (
+    ancestors,
+    person_by_email,
+    subtree_ids,
+    unit_by_code,
+    valid_on,
+)
 from styrhjul.services.yearplan import load_year_rules, year_events
 
 MAX_DAYS = 800
@@ -94,8 +100,7 @@ def _scope(
         for assignment in session.scalars(
             select(RoleAssignment).where(
                 RoleAssignment.person_id == who.id,
-                RoleAssignment.valid_from <= today,
-                or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= today),
+                *valid_on(today),
             )
         ):
             held = session.get(OrgUnit, assignment.unit_id)

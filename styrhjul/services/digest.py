@@ -14,13 +14,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment
 from styrhjul.notifications.notices import DIGEST, Digest, DigestGroup, DigestStep
 from styrhjul.services.context import App
 from styrhjul.services.notices import enqueue_notice
-from styrhjul.services.org import person_by_email
+from styrhjul.services.org import person_by_email, valid_on
 from styrhjul.services.overdue import StepRow, overdue_steps
 
 DIRECTOR = "director"
@@ -51,8 +51,7 @@ def send_weekly_digest(app: App, week: date | None = None) -> int:
             .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
             .where(
                 RoleAssignment.role == DIRECTOR,
-                RoleAssignment.valid_from <= today,
-                or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= today),
+                *valid_on(today),
             )
             .order_by(Person.email, OrgUnit.code)
         ).all()

@@ -71,7 +71,8 @@ def subtree_ids(unit_id: int) -> Select[int]:
     return select(tree.c.id)
 
 
-def _valid_on(on: date) -> list[ColumnElement[bool]]:
+def valid_on(on: date) -> list[ColumnElement[bool]]:
+    """SQL: the role assignment holds on ``on`` (from ``valid_from`` to ``valid_to``, inclusive)."""
     return [
         RoleAssignment.valid_from <= on,
         or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= on),
@@ -148,7 +149,7 @@ def roles_of(session: Session, person: Person, unit: OrgUnit, on: date) -> set[s
     """The roles ``person`` holds in ``unit`` or above it on ``on`` (how permissions are read)."""
     chain = [u.id for u in ancestors(session, unit)]
     query = select(RoleAssignment.role).where(
-        RoleAssignment.person_id == person.id, RoleAssignment.unit_id.in_(chain), *_valid_on(on)
+        RoleAssignment.person_id == person.id, RoleAssignment.unit_id.in_(chain), *valid_on(on)
     )
     return set(session.scalars(query))
 
@@ -157,7 +158,7 @@ def superior(session: Session, person: Person, on: date) -> Person | None:
     """The head of the nearest unit above the one ``person`` leads (or belongs to) on ``on``."""
     query = (
         select(RoleAssignment)
-        .where(RoleAssignment.person_id == person.id, *_valid_on(on))
+        .where(RoleAssignment.person_id == person.id, *valid_on(on))
         .order_by(RoleAssignment.id)
     )
     assignments = list(session.scalars(query))
@@ -193,7 +194,7 @@ def organisation_tree(app: App, on: date | None = None) -> list[UnitNode]:
     day = on or app.clock.today()
     with app.db.session() as session:
         units = list(session.scalars(select(OrgUnit)))
-        query = select(RoleAssignment, Person).join(Person).where(*_valid_on(day))
+        query = select(RoleAssignment, Person).join(Person).where(*valid_on(day))
         roles: dict[int, dict[str, list[str]]] = {}
         for assignment, person in session.execute(query).all():
             holders_by_role = roles.setdefault(assignment.unit_id, {})

@@ -24,7 +24,7 @@ from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit, Person,
 from styrhjul.errors import InputError
 from styrhjul.services.access import Viewer
 from styrhjul.services.context import App
-from styrhjul.services.org import person_by_email, unit_by_code
+from styrhjul.services.org import person_by_email, unit_by_code, valid_on
 from styrhjul.vocabulary import INSTANCE_KINDS
 
 AREA_KINDS = ("area", "department")
@@ -273,8 +273,7 @@ def list_steps(
             held = session.scalars(
                 select(RoleAssignment.unit_id).where(
                     RoleAssignment.person_id == person.id,
-                    RoleAssignment.valid_from <= today,
-                    or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= today),
+                    *valid_on(today),
                 )
             )
             query = query.where(
