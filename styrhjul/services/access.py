@@ -9,8 +9,7 @@ dialogs they keep). What a person may *see* is decided here, once, for the CLI's
 * every other role reads the subtree of each unit where the person holds it: a rektor
   their unit and its teams, an area head their area, the secretary of the administration
   the whole administration;
-* everyone reads the instances they take part in (a step assigned to them, a dialog or
-  meeting they attend), wherever those are;
+* everyone reads the instances in which a step is assigned to them, wherever those are;
 * administrators manage accounts, workflows and people; that alone gives no reading right.
 
 A refusal is a :class:`~styrhjul.errors.PermissionDenied` naming the person, the thing and
@@ -22,13 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import ChecklistItem, Instance, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import NotFound, PermissionDenied
 from styrhjul.services.context import App
-from styrhjul.services.org import subtree_ids
+from styrhjul.services.org import subtree_ids, valid_on
 
 READS_ALL = ("director", "controller")
 
@@ -79,8 +78,7 @@ def viewer_for(app: App, person_id: int, *, admin: bool = False, on: date | None
             .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
             .where(
                 RoleAssignment.person_id == person_id,
-                RoleAssignment.valid_from <= today,
-                or_(RoleAssignment.valid_to.is_(None), RoleAssignment.valid_to >= today),
+                *valid_on(today),
             )
             .order_by(OrgUnit.code, RoleAssignment.role)
         ).all()
@@ -124,8 +122,3 @@ def require_instance(app: App, viewer: Viewer, instance_id: int) -> None:
             f" {unit.code if unit else 'no unit'}, outside the units of their roles"
             f" ({', '.join(code for _, code in viewer.roles) or 'none'})"
         )
-
-
-def require_admin(viewer: Viewer, what: str) -> None:
-    if not viewer.admin:
-        raise PermissionDenied(f"{viewer.email} may not {what}: administrators only")
