@@ -8,6 +8,8 @@ so a failing address never holds back the others and no change is announced twic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import Dialog, Person
@@ -79,6 +81,32 @@ def enqueue_meeting_notice(
     return count
 
 
+@dataclass(frozen=True)
+class InviteKey:
+    """The parts of an invite's outbox key (see :func:`invite_key`)."""
+
+    uid: str
+    sequence: int
+    method: str
+    email: str
+
+
+def invite_key(uid: str, sequence: int, method: str, email: str) -> str:
+    """``meeting:<UID>:<SEQUENCE>:<METHOD>:<email>``: one announcement per change and person."""
+    return f"{invite_key_prefix(uid)}{sequence}:{method}:{email}"
+
+
+def invite_key_prefix(uid: str) -> str:
+    """What every invite key of the event ``uid`` starts with."""
+    return f"meeting:{uid}:"
+
+
+def parse_invite_key(key: str) -> InviteKey:
+    """The parts of an :func:`invite_key` (the UID may itself hold colons)."""
+    head, sequence, method, email = key.rsplit(":", 3)
+    return InviteKey(head.removeprefix("meeting:"), int(sequence), method, email)
+
+
 def enqueue_invite(
     app: App, session: Session, invite: MeetingInvite, person: Person, party: Party
 ) -> bool:
@@ -89,7 +117,7 @@ def enqueue_invite(
     False if that announcement is already in the outbox.
     """
     now = app.clock.now()
-    key = f"meeting:{invite.uid}:{invite.sequence}:{invite.method}:{person.email}"
+    key = invite_key(invite.uid, invite.sequence, invite.method, person.email)
     message = compose_invite(
         invite,
         party,

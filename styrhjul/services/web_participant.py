@@ -22,6 +22,7 @@ from styrhjul.notifications.exchange_meeting import calendar_part
 from styrhjul.services.calendar_events import list_events
 from styrhjul.services.context import App
 from styrhjul.services.feed_tokens import TokenRow, list_tokens, revoke_token
+from styrhjul.services.invites import invite_key_prefix, parse_invite_key
 
 AGENDA_DAYS = 400
 """How far ahead the participant's page looks (a school year and a summer)."""
@@ -128,15 +129,16 @@ def invite_ics(app: App, instance_id: int, email: str) -> bytes:
         messages = list(
             session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.key.startswith(f"meeting:{instance.ical_uid}:"))
+                .where(OutboxMessage.key.startswith(invite_key_prefix(instance.ical_uid)))
                 .order_by(OutboxMessage.id)
             )
         )
     if not messages:
         raise NotFound("invite of instance", instance_id)
-    latest = max(int(m.key.split(":")[-3]) for m in messages)
-    current = [m for m in messages if int(m.key.split(":")[-3]) == latest]
-    own = [m for m in current if m.key.endswith(f":{email}")]
+    keys = {m.id: parse_invite_key(m.key) for m in messages}
+    latest = max(k.sequence for k in keys.values())
+    current = [m for m in messages if keys[m.id].sequence == latest]
+    own = [m for m in current if keys[m.id].email == email]
     chosen = (own or current)[-1]
     mail = message_from_bytes(chosen.payload, policy=policy.default)
     assert isinstance(mail, EmailMessage)  # policy.default parses to EmailMessage
