@@ -11,22 +11,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from styrhjul.calendar.names import ENGLISH_MONTHS, ENGLISH_WEEKDAYS
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite
 from styrhjul.notifications.swedish import EN_DASH, local
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-"""Spelled out here, not taken from the machine's locale, which may be anything."""
 
 
 def en_date(day: date) -> str:
     """The day as English writes it, "Tuesday 6 October 2026" (in Stockholm time)."""
     if isinstance(day, datetime):
         day = local(day).date()
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+    weekday, month = ENGLISH_WEEKDAYS[day.weekday()], ENGLISH_MONTHS[day.month - 1]
+    return f"{weekday} {day.day} {month} {day.year}"
 
 
 def en_time(moment: datetime) -> str:
