@@ -3,7 +3,8 @@
 ``auth`` (login, logout, OIDC), ``home`` (the start page by role), ``director`` (overdue
 steps, the wheel, VP-uppdrag, the scorecard), ``secretary`` (dialogs and meetings kept:
 held, closed, carried), ``participant`` (coming dialogs and meetings, checklists,
-invites, the feed link), ``instances`` (an instance's timeline and state diagram).
+invites, the feed link), ``instances`` (an instance's timeline and state diagram),
+``admin`` (accounts, workflows and people, for administrators).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import APIRouter
 
 def routers() -> list[APIRouter]:
     from styrhjul.web.pages import (  # noqa: PLC0415 - imported when the app is built
+        admin,
         auth,
         director,
         home,
@@ -28,4 +30,5 @@ def routers() -> list[APIRouter]:
         secretary.router,
         participant.router,
         instances.router,
+        admin.router,
     ]

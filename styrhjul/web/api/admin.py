@@ -1,0 +1,7 @@
+"""The JSON API's admin routes (see styrhjul/web/api/v1.py)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
