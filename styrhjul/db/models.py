@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.schema import SchemaItem
@@ -229,7 +230,15 @@ class ChecklistItem(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "key", name="instance_key"),
         CheckConstraint("escalation_level >= 0", name="escalation_level"),
-        Index("ix_checklist_item_open_due", "done_at", "due_at"),
+        # open steps by due instant, the id breaking ties: the overdue listing's keyset order
+        # (and the escalation's due notices); done steps, most of them, are not in it at all
+        Index(
+            "ix_checklist_item_overdue",
+            "due_at",
+            "id",
+            sqlite_where=text("done_at IS NULL"),
+            postgresql_where=text("done_at IS NULL"),
+        ),
         Index("ix_checklist_item_open_remind", "done_at", "remind_at"),
         Index("ix_checklist_item_open_escalate", "done_at", "escalate_at"),
     )

@@ -2,10 +2,13 @@
 
 Directors "see overdue steps, anywhere in the chain, at a glance". The listing is one SQL
 query over the open steps of live instances (an instance in a final state has nothing
-left to do), filtered in the database by unit subtree and level, sorted most overdue
-first; it serves the CLI and the web page alike and must stay fast at 100,000 steps, so
-nothing here loops over steps in Python except to shape the rows it returns. Units are
-few (hundreds), so the tree is read once per call to find subtrees and areas.
+left to do), filtered in the database by unit subtree, level, assignee, days overdue and
+what the viewer reads, sorted most overdue first (by due instant, then id, so the order is
+total and stable). It must stay fast at a million steps: the page of a listing
+(:mod:`styrhjul.services.overdue_pages`) walks the partial index of open steps by
+``(due_at, id)`` and stops after one page, and nothing here loops over steps in Python
+except to shape the rows it returns. A page's units and their areas are read with one
+query up the tree from those units alone, never the whole organisation.
 
 Days overdue are Swedish working days after the day the step was due, up to today.
 """
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, false, not_, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, false, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit, Person, RoleAssignment
@@ -70,41 +73,53 @@ class StepRow:
     escalation_level: int
 
 
-class _Tree:
-    """The organisation's units in memory: subtrees and areas by unit id."""
-
-    def __init__(self, session: Session) -> None:
-        rows = session.execute(
-            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind)
-        ).all()
-        self.units = {r.id: r for r in rows}
-        self.children: dict[int, list[int]] = {}
-        for r in rows:
-            if r.parent_id is not None:
-                self.children.setdefault(r.parent_id, []).append(r.id)
-
-    def subtree(self, roots: Iterable[int]) -> set[int]:
-        found: set[int] = set()
-        stack = list(roots)
-        while stack:
-            unit_id = stack.pop()
-            if unit_id not in found:
-                found.add(unit_id)
-                stack.extend(self.children.get(unit_id, ()))
-        return found
-
-    def area(self, unit_id: int) -> tuple[str, str]:
-        """The code and name of the nearest area or department at or above the unit."""
-        current: int | None = unit_id
-        while current is not None:
-            unit = self.units[current]
-            if unit.kind in AREA_KINDS:
-                return unit.code, unit.name
-            current = unit.parent_id
-        return "", ""
+Place = tuple[str, str, str, str]
+"""A unit's code and name, and its area's code and name ("" for both when it has none)."""
 
 
-def _steps_query(app: App) -> Select[*tuple[Any, ...]]:
+def places(session: Session, unit_ids: Iterable[int]) -> dict[int, Place]:
+    """The code, name and area of each unit, from one walk up the tree from those units.
+
+    The recursive query climbs from each unit until it reaches an area or department (or
+    the top), so it reads a few rows per unit whatever the size of the organisation.
+    """
+    wanted = sorted(set(unit_ids))
+    if not wanted:
+        return {}
+    up = (
+        select(
+            OrgUnit.id.label("start"),
+            OrgUnit.parent_id.label("parent_id"),
+            OrgUnit.code.label("code"),
+            OrgUnit.name.label("name"),
+            OrgUnit.kind.label("kind"),
+            literal(0).label("depth"),
+        )
+        .where(OrgUnit.id.in_(wanted))
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(
+            up.c.start, OrgUnit.parent_id, OrgUnit.code, OrgUnit.name, OrgUnit.kind, up.c.depth + 1
+        )
+        .join(OrgUnit, OrgUnit.id == up.c.parent_id)
+        .where(up.c.kind.not_in(AREA_KINDS))
+    )
+    own: dict[int, tuple[str, str]] = {}
+    areas: dict[int, tuple[int, str, str]] = {}
+    for start, _, code, name, kind, depth in session.execute(select(up)):
+        if depth == 0:
+            own[start] = (code, name)
+        if kind in AREA_KINDS and (start not in areas or depth < areas[start][0]):
+            areas[start] = (depth, code, name)
+    return {
+        unit_id: (*own[unit_id], *(areas[unit_id][1:] if unit_id in areas else ("", "")))
+        for unit_id in own
+    }
+
+
+def steps_query(app: App) -> Select[*tuple[Any, ...]]:
+    """SQL: the steps of live instances with what a row shows, in no order yet."""
     dialog = Dialog.__table__
     return (
         select(
@@ -129,17 +144,17 @@ def _steps_query(app: App) -> Select[*tuple[Any, ...]]:
         .outerjoin(dialog, dialog.c.id == Instance.id)
         .outerjoin(Person, Person.id == ChecklistItem.assignee_id)
         .where(live_instances(app))
-        .order_by(ChecklistItem.due_at, ChecklistItem.id)
     )
 
 
-def _rows(app: App, tree: _Tree, rows: Iterable[Row[*tuple[Any, ...]]]) -> list[StepRow]:
+def shape_rows(app: App, session: Session, rows: Iterable[Row[*tuple[Any, ...]]]) -> list[StepRow]:
     """Shape the query's rows; days overdue and places are worked out once per date and unit."""
+    rows = list(rows)
+    place = places(session, (row.unit_id for row in rows))
     tz = app.clock.tz
     today = app.clock.today()
     now = app.clock.now()
     days: dict[date, int] = {}
-    places: dict[int, tuple[str, str, str, str]] = {}
     result = []
     for (
         ident, key, title, required, due_at, done_at, escalation_level, instance_kind,
@@ -153,10 +168,7 @@ def _rows(app: App, tree: _Tree, rows: Iterable[Row[*tuple[Any, ...]]]) -> list[
             if day not in days:
                 days[day] = max(app.calendar.working_days_between(day, today), 0)
             overdue = days[day]
-        if unit_id not in places:
-            unit = tree.units[unit_id]
-            places[unit_id] = (unit.code, unit.name, *tree.area(unit_id))
-        unit_code, unit_name, area, area_name = places[unit_id]
+        unit_code, unit_name, area, area_name = place[unit_id]
         result.append(
             StepRow(
                 id=ident, key=key, title=title, required=required, instance_kind=instance_kind,
@@ -200,6 +212,81 @@ def _late_since(app: App, min_days: int) -> datetime:
         day -= timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class OverdueFilter:
+    """What a listing of overdue steps keeps; every part is applied in SQL.
+
+    ``unit`` and ``area`` (codes) keep the steps of instances in that unit or anywhere
+    under it (an area gives its schools and their teams; both narrow together);
+    ``level`` keeps one dialog level (``area_rektor``) or one instance kind
+    (``assignment``; ``dialog`` is every level); ``assignee`` (an e-mail address) the
+    steps one person holds; ``min_days`` the steps at least that many working days overdue.
+    """
+
+    level: str | None = None
+    area: str | None = None
+    unit: str | None = None
+    assignee: str | None = None
+    min_days: int = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.level or self.area or self.unit or self.assignee or self.min_days)
+
+
+def overdue_query(
+    app: App, session: Session, filters: OverdueFilter, viewer: Viewer | None = None
+) -> Select[*tuple[Any, ...]]:
+    """SQL: the open, past-due steps of live instances that pass ``filters``, in no order.
+
+    With a ``viewer``, only what they read (the steps of their units' instances and the
+    steps assigned to them), and ``unit``/``area`` must be among their units: an unknown
+    or unreadable code is an :class:`InputError` naming the filter. Without one, an
+    unknown code is :class:`NotFound` (the CLI and the digest read everything).
+    """
+    if not 0 <= filters.min_days <= MAX_MIN_DAYS:
+        raise InputError(
+            f"min_days is {filters.min_days}; it must be from 0 to {MAX_MIN_DAYS}", key="min_days"
+        )
+    if filters.level is not None and filters.level not in levels(app):
+        raise InputError(
+            f"unknown level {filters.level!r}; levels are: {', '.join(levels(app))}", key="level"
+        )
+    # done_at IS NULL as written here is what lets the planner use the partial index
+    query = steps_query(app).where(
+        ChecklistItem.done_at.is_(None), ChecklistItem.due_at <= app.clock.now()
+    )
+    for key, code in (("area", filters.area), ("unit", filters.unit)):
+        if code is None:
+            continue
+        if viewer is None:
+            root = unit_by_code(session, code).id
+        else:
+            found = session.scalar(select(OrgUnit.id).where(OrgUnit.code == code))
+            if found is None or not viewer.sees_unit(found):
+                raise InputError(f"no unit {code!r} among the units you read", key=key)
+            root = found
+        tree = select(OrgUnit.id).where(OrgUnit.id == root).cte(f"{key}_tree", recursive=True)
+        tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+        query = query.where(Instance.unit_id.in_(select(tree.c.id)))
+    if filters.level is not None:
+        query = query.where(
+            or_(Dialog.__table__.c.level == filters.level, Instance.kind == filters.level)
+        )
+    if viewer is not None and viewer.units is not None:
+        query = query.where(
+            or_(
+                Instance.unit_id.in_(sorted(viewer.units)),
+                ChecklistItem.assignee_id == viewer.person_id,
+            )
+        )
+    if filters.assignee:
+        query = query.where(Person.email == filters.assignee.strip().lower())
+    if filters.min_days > 0:
+        query = query.where(ChecklistItem.due_at < _late_since(app, filters.min_days))
+    return query
+
+
 def overdue_steps(
     app: App,
     *,
@@ -212,45 +299,18 @@ def overdue_steps(
 ) -> list[StepRow]:
     """Every open step past its due instant, in live instances, most overdue first.
 
-    ``unit`` (a code) keeps the steps of instances in that unit or anywhere under it (an
-    area code gives its schools and their teams); ``level`` keeps one dialog level
-    (``area_rektor``) or one instance kind (``assignment``; ``dialog`` is every level).
-    ``viewer`` keeps what that person may read (the steps of their units' instances and
-    the steps assigned to them), ``assignee`` (an e-mail address) the steps one person
-    holds, ``min_days`` the steps at least that many working days overdue.
+    The whole listing, for the CLI and the weekly digest (the pages and the API read it
+    a page at a time: :func:`styrhjul.services.overdue_pages.overdue_page`). The filters
+    are those of :class:`OverdueFilter`; ``viewer`` keeps what that person may read.
     """
-    if not 0 <= min_days <= MAX_MIN_DAYS:
-        raise InputError(
-            f"min_days is {min_days}; it must be from 0 to {MAX_MIN_DAYS}", key="min_days"
-        )
-    if level is not None and level not in levels(app):
-        raise InputError(
-            f"unknown level {level!r}; levels are: {', '.join(levels(app))}", key="level"
-        )
+    filters = OverdueFilter(level=level, unit=unit, assignee=assignee, min_days=min_days)
     with app.db.session() as session:
-        tree = _Tree(session)
-        query = _steps_query(app).where(
-            ChecklistItem.done_at.is_(None), ChecklistItem.due_at <= app.clock.now()
+        query = overdue_query(app, session, filters, viewer).order_by(
+            ChecklistItem.due_at, ChecklistItem.id
         )
-        if unit is not None:
-            root = unit_by_code(session, unit).id
-            query = query.where(Instance.unit_id.in_(sorted(tree.subtree([root]))))
-        if level is not None:
-            query = query.where(or_(Dialog.__table__.c.level == level, Instance.kind == level))
-        if viewer is not None and viewer.units is not None:
-            query = query.where(
-                or_(
-                    Instance.unit_id.in_(sorted(viewer.units)),
-                    ChecklistItem.assignee_id == viewer.person_id,
-                )
-            )
-        if assignee:
-            query = query.where(Person.email == assignee.strip().lower())
-        if min_days > 0:
-            query = query.where(ChecklistItem.due_at < _late_since(app, min_days))
         if limit is not None:
             query = query.limit(limit)
-        return _rows(app, tree, session.execute(query))
+        return shape_rows(app, session, session.execute(query))
 
 
 def list_steps(
@@ -264,24 +324,21 @@ def list_steps(
     """
     with app.db.session() as session:
         person = person_by_email(session, actor)
-        tree = _Tree(session)
-        query = _steps_query(app)
+        query = steps_query(app).order_by(ChecklistItem.due_at, ChecklistItem.id)
         if mine:
             query = query.where(ChecklistItem.assignee_id == person.id)
         else:
-            today = app.clock.today()
-            held = session.scalars(
-                select(RoleAssignment.unit_id).where(
-                    RoleAssignment.person_id == person.id,
-                    *valid_on(today),
-                )
+            held = select(RoleAssignment.unit_id).where(
+                RoleAssignment.person_id == person.id, *valid_on(app.clock.today())
             )
+            tree = select(OrgUnit.id).where(OrgUnit.id.in_(held)).cte("held", recursive=True)
+            tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
             query = query.where(
                 or_(
                     ChecklistItem.assignee_id == person.id,
-                    Instance.unit_id.in_(sorted(tree.subtree(held))),
+                    Instance.unit_id.in_(select(tree.c.id)),
                 )
             )
         if open_only:
             query = query.where(ChecklistItem.done_at.is_(None))
-        return _rows(app, tree, session.execute(query))
+        return shape_rows(app, session, session.execute(query))

@@ -1,0 +1,205 @@
+"""One page of the overdue listing, with keyset cursors and a capped count.
+
+The pages and the JSON API show the overdue steps a page at a time, most overdue first.
+A page is read by *keyset*: "the steps after (due_at, id) X", which the partial index of
+open steps (``ix_checklist_item_overdue``, ``(due_at, id) WHERE done_at IS NULL``)
+answers by reading one page of index entries, however deep the page; ``OFFSET`` would
+read and throw away every row before it. The order is total (the id breaks ties), so a
+step never shows on two pages nor falls between them while the list stands still.
+
+A cursor is a short text the caller hands back (``e101.1758204000000000.4711``): the
+direction (``e`` the page after, ``f`` the page before), the position its first (or last)
+row has in the listing, and the key (due instant in UTC microseconds, step id) it starts
+from; ``sista`` is the last page. The position is carried, not counted, so "Visar
+101–200" costs nothing; when steps are ticked off meanwhile it may be a little off, which
+a listing that changes under the reader cannot avoid.
+
+The total is counted up to :data:`COUNT_CAP` and then reported as "more than": counting
+every overdue step of a million-step database through the instance join takes tens of
+milliseconds, more than the page itself, and beyond ten thousand the exact number tells a
+director nothing a "more than 10 000" does not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from styrhjul.db.models import ChecklistItem
+from styrhjul.errors import InputError
+from styrhjul.services.access import Viewer
+from styrhjul.services.context import App
+from styrhjul.services.overdue import OverdueFilter, StepRow, overdue_query, shape_rows
+
+PAGE_SIZE = 100
+"""Steps on a page unless the caller asks for another size."""
+
+MAX_PAGE_SIZE = 500
+"""The largest page a caller may ask for."""
+
+COUNT_CAP = 10_000
+"""The total is counted up to here; beyond it the page says "more than"."""
+
+LAST = "sista"
+"""The cursor of the last page."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"([ef])([1-9][0-9]{0,8})\.(-?[0-9]{1,18})\.([1-9][0-9]{0,18})")
+_MAX_ID = 2**31 - 1
+"""Ids are INTEGER columns: a larger one in a cursor is no step's."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after (``forward``) or before the step ``(due_at, step_id)``.
+
+    ``position`` is the place in the listing of the page's first row (forward) or of its
+    last row (backward), counted from 1.
+    """
+
+    forward: bool
+    position: int
+    due_at: datetime
+    step_id: int
+
+    def token(self) -> str:
+        micros = (self.due_at - _EPOCH) // timedelta(microseconds=1)
+        return f"{'e' if self.forward else 'f'}{self.position}.{micros}.{self.step_id}"
+
+
+def parse_cursor(text: str, *, key: str) -> Cursor | None:
+    """The cursor ``text`` names (None: the first page); an :class:`InputError` at ``key``.
+
+    :data:`LAST` gives a cursor with ``position`` 0, read backward from the end.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if text == LAST:
+        return Cursor(forward=False, position=0, due_at=_EPOCH, step_id=0)
+    found = _CURSOR.fullmatch(text)
+    if found is None:
+        raise InputError(
+            f"{text[:40]!r} is not a page cursor (take it from a link of the listing,"
+            f" or {LAST!r} for the last page)",
+            key=key,
+        )
+    direction, position, micros, step_id = found.groups()
+    try:
+        due_at = _EPOCH + timedelta(microseconds=int(micros))
+    except OverflowError:
+        raise InputError(f"{text[:40]!r}: the cursor's instant is out of range", key=key) from None
+    if int(step_id) > _MAX_ID:
+        raise InputError(f"{text[:40]!r}: the cursor's step id is out of range", key=key)
+    return Cursor(direction == "e", int(position), due_at, int(step_id))
+
+
+@dataclass(frozen=True)
+class OverduePage:
+    """One page of overdue steps, the total, and the cursors of the pages around it."""
+
+    rows: list[StepRow]
+    first: int
+    """The position of the first row in the listing, from 1 (0 when the page is empty)."""
+    total: int
+    total_exact: bool
+    """False when the count stopped at :data:`COUNT_CAP`: there are more than ``total``."""
+    size: int
+    next: str | None
+    previous: str | None
+    last: str | None
+    """The last page's cursor, when there are pages after this one."""
+
+    @property
+    def last_position(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def _after(cursor: Cursor) -> object:
+    due, ident = ChecklistItem.due_at, ChecklistItem.id
+    # the first term alone is a range on the index; the second breaks the ties
+    if cursor.forward:
+        return and_(due >= cursor.due_at, or_(due > cursor.due_at, ident > cursor.step_id))
+    return and_(due <= cursor.due_at, or_(due < cursor.due_at, ident < cursor.step_id))
+
+
+def _count(session: Session, query: Select[Any], *, capped: bool) -> tuple[int, bool]:
+    """The number of steps ``query`` finds, counted up to :data:`COUNT_CAP` if ``capped``."""
+    steps = query.with_only_columns(ChecklistItem.id)
+    if capped:
+        steps = steps.limit(COUNT_CAP + 1)
+    found = session.scalar(select(func.count()).select_from(steps.subquery())) or 0
+    if not capped:
+        return found, True
+    return min(found, COUNT_CAP), found <= COUNT_CAP
+
+
+def overdue_page(
+    app: App,
+    viewer: Viewer | None,
+    filters: OverdueFilter,
+    *,
+    cursor: Cursor | None = None,
+    size: int = PAGE_SIZE,
+) -> OverduePage:
+    """One page of the overdue steps ``viewer`` reads that pass ``filters``, most overdue first.
+
+    ``cursor`` comes from :func:`parse_cursor` (None: the first page). A page read
+    backward that reaches the start becomes the first page, full.
+    """
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise InputError(f"page size {size} must be from 1 to {MAX_PAGE_SIZE}", key="size")
+    with app.db.session() as session:
+        query = overdue_query(app, session, filters, viewer)
+        # the last page's position needs the exact total: that page alone counts them all
+        to_end = cursor is not None and cursor.position == 0
+        total, exact = _count(session, query, capped=not to_end)
+        ascending = (ChecklistItem.due_at, ChecklistItem.id)
+        descending = (ChecklistItem.due_at.desc(), ChecklistItem.id.desc())
+        forward = cursor is None or cursor.forward
+        paged = query
+        if cursor is not None and cursor.position > 0:
+            paged = paged.where(_after(cursor))  # type: ignore[arg-type]
+        paged = paged.order_by(*(ascending if forward else descending)).limit(size + 1)
+        found = list(session.execute(paged))
+        more = len(found) > size
+        found = found[:size]
+        if not forward:
+            found.reverse()
+            if not more and cursor is not None and cursor.position > 0:
+                # nothing before this page: show the first page, full, instead
+                return overdue_page(app, viewer, filters, size=size)
+        rows = shape_rows(app, session, found)
+    if cursor is None:
+        first = 1
+    elif forward:
+        first = cursor.position
+    elif cursor.position == 0:  # the last page
+        first = max(total - len(rows) + 1, 1)
+    else:
+        first = max(cursor.position - len(rows) + 1, 1)
+    if not rows:
+        return OverduePage([], 0, total, exact, size, None, None, None)
+    last_position = first + len(rows) - 1
+    head, tail = rows[0], rows[-1]
+    has_next = more if forward else True
+    has_previous = (cursor is not None and first > 1) if forward else more
+    if cursor is not None and not forward and cursor.position == 0:
+        has_next = False
+    return OverduePage(
+        rows=rows,
+        first=first,
+        total=total,
+        total_exact=exact,
+        size=size,
+        next=Cursor(True, last_position + 1, tail.due_at, tail.id).token() if has_next else None,
+        previous=(
+            Cursor(False, max(first - 1, 1), head.due_at, head.id).token() if has_previous else None
+        ),
+        last=LAST if has_next and exact else None,
+    )
