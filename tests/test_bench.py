@@ -39,10 +39,14 @@ def test_outbox_drain_quick_run_writes_its_results(
 ) -> None:
     (result,) = quick_run("outbox_drain.py", tmp_path, monkeypatch)
     assert result["workload"] == "outbox_drain"
-    assert result["messages"] == 200
-    assert result["mean_message_bytes"] > 4000  # whole invites: text, HTML, calendar twice
-    for part in ("dispatch", "smtplib_floor", "enqueue"):
-        figures = result[part]
+    assert result["size"] == "20 messages"
+    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor"]
+    for figures in result["figures"]:
+        assert figures["count"] == 20
+        assert figures["unit"] == "messages"
         assert figures["min_s"] <= figures["median_s"] <= figures["max_s"]
         assert figures["rate_per_s"] > 0
-    assert result["ratio_floor_to_dispatch"] > 0
+    assert result["ratios"]["styrhjul/floor"] > 0
+    notes = result["notes"]
+    assert notes["mean_message_bytes"] > 4000  # whole invites: text, HTML, calendar twice
+    assert notes["enqueue_rate_per_s"] > 0
