@@ -1,115 +1,172 @@
-"""Benchmark: planning a year from the example årshjul for generated organisations.
+"""Workload 1: planning a year for generated organisations, against its floor and its peer.
 
-Usage: ``python bench/plan_year.py [--units 40,1000] [--runs 3] [--quick] [--out FILE]``.
-Each run plans calendar year 2027 into a fresh SQLite database (the clock is 1 September
-2026, so the whole year is set going: dialogs at every level, the management group's
-Tuesdays, processes), then plans it again (nothing to do). Reports the median, min and max
-of the first plan, the rows it wrote, and the peak resident size of the process.
+Usage: ``python bench/plan_year.py [--units 40,1000] [--runs 5] [--quick] [--out FILE]``.
+
+- **styrhjul**: :func:`~styrhjul.services.yearplan.plan_year` plans calendar year 2027 into
+  a fresh copy of a database holding the organisation (the clock is 1 September 2026, so
+  the whole year is set going: dialogs at every level, the groups' meetings, processes),
+  as ``styrhjul plan`` does. The application is built before the clock starts.
+- **floor**: the very rows that plan wrote (read back from its database: every table, every
+  column, ids kept) inserted into a fresh copy of the same organised database with
+  SQLAlchemy Core ``executemany``, one statement per table, in one transaction.
+- **peer**: SpiffWorkflow starting as many instances of ``bench/dialog_round.bpmn`` as the
+  plan made instances (dialogs, meetings, processes), serialising each with
+  ``BpmnWorkflowSerializer`` and storing the JSON in a SQLite table in one transaction.
+
+All three count the same unit of work, the plan's instances, so the ratios are per
+instance. The rows per table, and a second plan of the same year (which must change
+nothing), are in the notes. 10,000 units are left out of the default sizes: planning
+them takes minutes a run, more than the whole run's budget (``--units 10000`` does it).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import statistics
+import sqlite3
 import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import func, select
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from orggen import organisation_toml
+from harness import Figures, Result, main, peak_rss_bytes
+from scratch import copy_database, new_rows, open_app, organised, tables, url_of
+from SpiffWorkflow.bpmn.parser import BpmnParser  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
 
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.config import load_settings
-from styrhjul.db.migrate import upgrade
-from styrhjul.db.models import CalendarEvent, ChecklistItem, Instance
-from styrhjul.notifications.transports import ConsoleTransport
-from styrhjul.services.org_import import import_organisation
+from styrhjul.db.database import Database
 from styrhjul.services.yearplan import plan_year
-from styrhjul.wiring import build
 
 YEAR = 2027
-BIG = 1000
 NOW = datetime(2026, 9, 1, 9, 0, tzinfo=STOCKHOLM)
+BPMN = Path(__file__).parent / "dialog_round.bpmn"
+PROCESS = "dialog_round"
+UNIT = "instances"
+BIG = 1000
+"""From this size on at most three runs: a run takes many seconds."""
+TARGET = "within 2x of the Core executemany floor; at least 10x SpiffWorkflow's rate"
 
 
-def one_run(units: int, folder: Path) -> dict[str, float]:
-    url = f"sqlite:///{folder / 'bench.db'}"
-    config = folder / "config.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n[mail]\ntransport = "console"\n')
-    upgrade(url)
-    settings = load_settings(config, environ={})
-    app = build(settings, clock=FixedClock(NOW), transport=ConsoleTransport())
-    try:
-        org = folder / "org.toml"
-        org.write_text(organisation_toml(units, seed=units), encoding="utf-8")
-        import_organisation(app, org)
+def dialog_round_spec() -> Any:
+    """The peer's process: the dialog round as BPMN, parsed once."""
+    parser = BpmnParser()
+    parser.add_bpmn_file(str(BPMN))
+    return parser.get_spec(PROCESS)
+
+
+def spiff_start(spec: Any, serializer: Any, instances: int, path: Path) -> None:
+    """Start and serialise ``instances`` workflows; store them in one transaction."""
+    stored = []
+    for number in range(instances):
+        workflow = BpmnWorkflow(spec)
+        workflow.do_engine_steps()  # to the first user task, where a plan leaves a dialog
+        stored.append((number, serializer.serialize_json(workflow)))
+    with sqlite3.connect(path) as connection:
+        connection.executemany("INSERT INTO workflow (id, state) VALUES (?, ?)", stored)
+    connection.close()
+
+
+def fresh_peer_table(path: Path) -> Path:
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
+    connection.close()
+    return path
+
+
+def one_size(units: int, runs: int, folder: Path) -> Result:
+    """Plan, insert and start the same work ``runs`` times each; the figures and notes."""
+    template = organised(folder / "organisation.db", units, NOW)
+    work = folder / "plan.db"
+    ours: list[float] = []
+    again: list[float] = []
+    for _ in range(runs):
+        copy_database(template, work)
+        app = open_app(work, FixedClock(NOW))
+        try:
+            began = time.perf_counter()
+            plan_year(app, YEAR)
+            ours.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            second = plan_year(app, YEAR, apply=True)
+            again.append(time.perf_counter() - began)
+            if second.changes:
+                raise AssertionError(f"planning {YEAR} again changed {second.changes[:3]}")
+        finally:
+            app.close()
+    rows = new_rows(template, work)
+    instances = len(rows.get("instance", ()))
+
+    floor: list[float] = []
+    target = folder / "floor.db"
+    for _ in range(runs):
+        copy_database(template, target)
+        database = Database(url_of(target))
+        try:
+            with database.engine.connect() as connection:
+                began = time.perf_counter()
+                with connection.begin():
+                    connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+                    for table in tables():
+                        if rows.get(table.name):
+                            connection.execute(table.insert(), rows[table.name])
+                floor.append(time.perf_counter() - began)
+        finally:
+            database.dispose()
+
+    spec, serializer = dialog_round_spec(), BpmnWorkflowSerializer()
+    peer: list[float] = []
+    for _ in range(runs):
+        table = fresh_peer_table(folder / "peer.db")
         began = time.perf_counter()
-        plan_year(app, YEAR)
-        first = time.perf_counter() - began
-        # peak resident size of the process so far (KiB on Linux); tracemalloc would slow
-        # the planning it measures two- to threefold
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        began = time.perf_counter()
-        again = plan_year(app, YEAR, apply=True)
-        second = time.perf_counter() - began
-        assert not again.changes, again.changes[:3]
-        with app.db.session() as session:
-            rows = sum(
-                session.scalar(select(func.count()).select_from(model)) or 0
-                for model in (Instance, ChecklistItem, CalendarEvent)
-            )
-    finally:
-        app.close()
-    return {"first": first, "again": second, "rows": rows, "peak_mib": peak / 2**20}
+        spiff_start(spec, serializer, instances, table)
+        peer.append(time.perf_counter() - began)
+
+    written = sum(len(batch) for batch in rows.values())
+    return Result(
+        workload="plan_year",
+        title=f"Planning year {YEAR}",
+        size=f"{units:,} units",
+        figures=[
+            Figures(
+                "styrhjul", "plan_year through the service", tuple(ours), instances, "instances"
+            ),
+            Figures(
+                "floor", "the same rows, Core executemany", tuple(floor), instances, "instances"
+            ),
+            Figures("peer", "SpiffWorkflow start + serialise", tuple(peer), instances, "instances"),
+        ],
+        peak_rss_bytes=peak_rss_bytes(),
+        notes={
+            "units": units,
+            "instances": instances,
+            "rows": written,
+            "rows_per_table": {name: len(batch) for name, batch in rows.items()},
+            "again_median_s": sorted(again)[len(again) // 2],
+            "target": TARGET,
+        },
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--units", default="40,1000")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one small run: the harness works")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/plan_year.json"))
-    args = parser.parse_args(argv)
+def measure(args: argparse.Namespace) -> list[Result]:
     sizes = [10] if args.quick else [int(n) for n in args.units.split(",")]
     results = []
     for units in sizes:
-        # a big organisation takes minutes a run: one run is its figure (see the notes)
-        runs = 1 if args.quick or units >= BIG else args.runs
-        samples = []
-        for _ in range(runs):
-            with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
-                samples.append(one_run(units, Path(folder)))
-        firsts = [s["first"] for s in samples]
-        result = {
-            "workload": "plan_year",
-            "units": units,
-            "runs": runs,
-            "median_s": statistics.median(firsts),
-            "min_s": min(firsts),
-            "max_s": max(firsts),
-            "again_median_s": statistics.median(s["again"] for s in samples),
-            "rows": samples[0]["rows"],
-            "rows_per_s": samples[0]["rows"] / statistics.median(firsts),
-            "peak_rss_mib": max(s["peak_mib"] for s in samples),
-        }
-        results.append(result)
-        print(
-            f"plan {YEAR}, {units:>6} units: median {result['median_s']:.2f} s"
-            f" (min {result['min_s']:.2f}, max {result['max_s']:.2f}),"
-            f" {result['rows']} rows, {result['rows_per_s']:.0f} rows/s,"
-            f" again {result['again_median_s']:.2f} s, peak RSS {result['peak_rss_mib']:.0f} MiB"
-        )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    return 0
+        runs = 1 if args.quick else min(args.runs, 3) if units >= BIG else args.runs
+        with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
+            results.append(one_size(units, runs, Path(folder)))
+    return results
+
+
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--units", default="40,1000", help="sizes, comma separated")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(measure, __doc__, extend=options))

@@ -24,14 +24,46 @@ def quick_run(script: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> A
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def check_result(result: Any, workload: str, unit: str) -> None:
+    """One workload's result has the harness's shape: three subjects, two ratios."""
+    assert result["workload"] == workload
+    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor", "peer"]
+    for figures in result["figures"]:
+        assert figures["unit"] == unit
+        assert figures["samples"] >= 1
+        assert figures["min_s"] <= figures["median_s"] <= figures["max_s"]
+        assert figures["rate_per_s"] > 0
+    assert set(result["ratios"]) == {"styrhjul/floor", "styrhjul/peer"}
+    assert all(ratio > 0 for ratio in result["ratios"].values())
+    assert result["peak_rss_bytes"] > 0
+
+
 def test_plan_year_quick_run_writes_its_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (result,) = quick_run("plan_year.py", tmp_path, monkeypatch)
-    assert result["workload"] == "plan_year"
-    assert result["units"] == 10
-    assert result["rows"] > 100
-    assert result["min_s"] <= result["median_s"] <= result["max_s"]
+    check_result(result, "plan_year", "instances")
+    assert result["size"] == "10 units"
+    notes = result["notes"]
+    assert notes["rows"] > 100
+    assert notes["rows_per_table"]["instance"] == notes["instances"] > 10
+    # all three subjects did the same number of instances
+    assert {f["count"] for f in result["figures"]} == {notes["instances"]}
+
+
+def test_dialog_transitions_quick_run_writes_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (result,) = quick_run("dialog_transitions.py", tmp_path, monkeypatch)
+    check_result(result, "dialog_transitions", "transitions")
+    assert result["size"] == "5 dialogs"
+    assert {f["count"] for f in result["figures"]} == {25}  # five transitions a dialog
+    assert set(result["notes"]["transaction_ms"]) == {
+        "open_preparation",
+        "mark_ready",
+        "hold+follow_up",
+        "close",
+    }
 
 
 def test_outbox_drain_quick_run_writes_its_results(
