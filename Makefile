@@ -40,11 +40,11 @@ test: install
 	npm ci --silent --no-audit --no-fund
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
-## Benchmarks (bench/): planning a year for 40 and 1,000 generated units; results in
-## bench/results/. Minutes, not seconds: not part of `make test`.
+## Benchmarks (bench/run.py): every workload against its floor and peer in one run,
+## each in its own process; results in bench/results/ (JSON and a Markdown table).
+## Under 10 minutes on 2 cores, not seconds: not part of `make test`.
 bench: install
-	$(BIN)/python bench/plan_year.py
-	$(BIN)/python bench/outbox_drain.py
+	$(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import runpy
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -82,3 +85,79 @@ def test_outbox_drain_quick_run_writes_its_results(
     notes = result["notes"]
     assert notes["mean_message_bytes"] > 4000  # whole invites: text, HTML, calendar twice
     assert notes["enqueue_rate_per_s"] > 0
+
+
+def bench_run() -> ModuleType:
+    """bench/run.py as a module (under a name of its own: ``run`` is too common)."""
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_quick_joins_the_workloads_into_json_and_markdown(tmp_path: Path) -> None:
+    run = bench_run()
+    results = tmp_path / "results"
+    assert run.main(["--quick", "--only", "plan_year", "--results", str(results)]) == 0
+    assert (results / "plan_year.json").is_file()
+    report = json.loads((results / "results.json").read_text(encoding="utf-8"))
+    assert report["quick"] is True
+    assert report["machine"]["cores"] >= 1
+    assert report["machine"]["ram_bytes"] > 0
+    assert report["machine"]["cpu"]
+    assert set(report["versions"]) == {"python", "sqlite", *run.LIBRARIES}
+    (workload,) = report["workloads"]
+    assert (workload["name"], workload["status"]) == ("plan_year", "ok")
+    assert workload["wall_s"] > 0
+    check_result(workload["results"][0], "plan_year", "instances")
+
+    text = (results / "results.md").read_text(encoding="utf-8")
+    assert f"- Date: {report['date']}" in text
+    assert f"SQLite {report['versions']['sqlite']}" in text
+    assert f"SpiffWorkflow {report['versions']['SpiffWorkflow']}" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    header = rows[0].split(" | ")
+    assert [h.strip("| ") for h in header[:5]] == ["Workload", "Size", "Subject", "What", "Median"]
+    plan = [
+        [cell.strip() for cell in row.strip("|").split("|")]
+        for row in rows
+        if "| 10 units |" in row or row.startswith("|  |  |")
+    ]
+    assert [cells[2] for cells in plan] == ["styrhjul", "floor", "peer"]
+    assert plan[0][9].endswith(" MiB")
+    assert plan[0][10] == ""  # no ratio against itself
+    for cells in plan[1:]:
+        assert re.fullmatch(r"\*\*\d+\.\d\d×\*\*", cells[10]), cells
+    assert "| plan_year | ok |" in text
+
+
+def test_run_reports_missing_and_failing_workloads_and_goes_on(tmp_path: Path) -> None:
+    run = bench_run()
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "memory.py").write_text("raise SystemExit(3)\n", encoding="utf-8")
+    (bench / "feeds.py").write_text(
+        "import sys\nopen(sys.argv[sys.argv.index('--out') + 1], 'w').write('{}')\n",
+        encoding="utf-8",
+    )
+    results = tmp_path / "results"
+    argv = ["--quick", "--only", "daemon_tick,feeds,memory", "--results", str(results)]
+    assert run.main(argv, bench=bench) == 1
+    report = json.loads((results / "results.json").read_text(encoding="utf-8"))
+    statuses = {w["name"]: w["status"] for w in report["workloads"]}
+    assert statuses["daemon_tick"] == "missing"
+    assert statuses["memory"] == "failed (exit 3)"
+    assert statuses["feeds"].startswith("bad output:")
+    assert "| daemon_tick | missing |" in (results / "results.md").read_text(encoding="utf-8")
+
+
+def test_run_refuses_an_unknown_workload(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as ended:
+        bench_run().main(["--only", "plan_yaer", "--results", str(tmp_path)])
+    assert ended.value.code == 2
+    assert "unknown workload(s) plan_yaer" in capsys.readouterr().err
