@@ -109,9 +109,14 @@ class WorkflowMachine:
         conditions are then not asked. The caller records why (see :meth:`refusal`).
         """
         allowed = self.allowed_triggers(facts.state)
-        if trigger not in allowed:
-            raise TransitionRefused(facts.ref, trigger, facts.state, allowed)
         held = set(actor_roles)
+        if trigger not in allowed:
+            # Who may never fire it is refused as such (403), whatever the state: the state
+            # of an instance is no business of someone who may not act on it.
+            anywhere = self.roles_for(trigger)
+            if anywhere and not override and not anywhere & held:
+                raise PermissionDenied(self._needs(facts, trigger, anywhere, held))
+            raise TransitionRefused(facts.ref, trigger, facts.state, allowed)
         if override:
             needed = self.override_roles(trigger, facts.state)
             if not needed:
@@ -119,12 +124,7 @@ class WorkflowMachine:
         else:
             needed = self.roles_for(trigger, facts.state)
         if not needed & held:
-            what = "overriding " if override else ""
-            raise PermissionDenied(
-                f"{facts.ref}: {what}'{trigger}' needs one of the roles "
-                f"{', '.join(sorted(needed))}; the actor holds {', '.join(sorted(held)) or 'none'}"
-                " here"
-            )
+            raise PermissionDenied(self._needs(facts, trigger, needed, held, override=override))
         model = _Instance(facts, overriding=override)
         with self._lock:
             self._machine.add_model(model, initial=facts.state)
@@ -144,6 +144,22 @@ class WorkflowMachine:
                 reason=self.refusal(facts, trigger) or "a condition is not met",
             )
         return str(model.state)
+
+    @staticmethod
+    def _needs(
+        facts: InstanceFacts,
+        trigger: str,
+        needed: set[str],
+        held: set[str],
+        *,
+        override: bool = False,
+    ) -> str:
+        what = "overriding " if override else ""
+        return (
+            f"{facts.ref}: {what}'{trigger}' needs one of the roles "
+            f"{', '.join(sorted(needed))}; the actor holds {', '.join(sorted(held)) or 'none'}"
+            " here"
+        )
 
 
 class _Condition:

@@ -268,10 +268,14 @@ def test_final_states_allow_nothing(machine: WorkflowMachine, state: str, trigge
     assert no_models(machine)
 
 
-def test_refusal_beats_permission(machine: WorkflowMachine) -> None:
-    # a trigger not allowed in the state is refused even for an actor without roles
-    with pytest.raises(TransitionRefused):
+def test_permission_beats_refusal(machine: WorkflowMachine) -> None:
+    # an actor who may never cancel learns that, not the state the dialog is in (403, not 409)
+    with pytest.raises(PermissionDenied, match="'cancel' needs one of the roles"):
         machine.fire(facts("closed"), "cancel", ())
+    # one who may cancel elsewhere is told the state refuses it
+    (role, *_) = sorted(machine.roles_for("cancel"))
+    with pytest.raises(TransitionRefused):
+        machine.fire(facts("closed"), "cancel", (role,))
 
 
 # --- permissions -----------------------------------------------------------------------------
