@@ -13,6 +13,7 @@ scorecard. :class:`WorkflowSource` keeps every definition version in use. Cross-
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -213,6 +214,13 @@ class Dialog(Instance):
     __mapper_args__ = {"polymorphic_identity": "dialog"}  # noqa: RUF012 - SQLAlchemy's API
 
 
+_OPEN: dict[str, Any] = {
+    "sqlite_where": text("done_at IS NULL"),
+    "postgresql_where": text("done_at IS NULL"),
+}
+"""The condition of the partial indexes of open steps."""
+
+
 class ChecklistItem(Base):
     """A step of an instance, with its due, reminder and escalation instants.
 
@@ -230,17 +238,14 @@ class ChecklistItem(Base):
     __table_args__ = (
         UniqueConstraint("instance_id", "key", name="instance_key"),
         CheckConstraint("escalation_level >= 0", name="escalation_level"),
-        # open steps by due instant, the id breaking ties: the overdue listing's keyset order
-        # (and the escalation's due notices); done steps, most of them, are not in it at all
-        Index(
-            "ix_checklist_item_overdue",
-            "due_at",
-            "id",
-            sqlite_where=text("done_at IS NULL"),
-            postgresql_where=text("done_at IS NULL"),
-        ),
-        Index("ix_checklist_item_open_remind", "done_at", "remind_at"),
-        Index("ix_checklist_item_open_escalate", "done_at", "escalate_at"),
+        # Open steps only (done_at IS NULL), the done ones, most of the table, left out:
+        # by due instant and id, the overdue listing's keyset order (and the due notices);
+        # by reminder and escalation instant, the daemon's other notices. An index that led
+        # with done_at made SQLite take "done_at IS NULL" for a selective equality and sort
+        # every open step for the listing's first page.
+        Index("ix_checklist_item_overdue", "due_at", "id", **_OPEN),
+        Index("ix_checklist_item_open_remind", "remind_at", **_OPEN),
+        Index("ix_checklist_item_open_escalate", "escalate_at", **_OPEN),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import ChecklistItem
@@ -120,7 +120,7 @@ class OverduePage:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-def _after(cursor: Cursor) -> object:
+def _after(cursor: Cursor) -> ColumnElement[bool]:
     due, ident = ChecklistItem.due_at, ChecklistItem.id
     # the first term alone is a range on the index; the second breaks the ties
     if cursor.forward:
@@ -128,15 +128,30 @@ def _after(cursor: Cursor) -> object:
     return and_(due <= cursor.due_at, or_(due < cursor.due_at, ident < cursor.step_id))
 
 
-def _count(session: Session, query: Select[Any], *, capped: bool) -> tuple[int, bool]:
-    """The number of steps ``query`` finds, counted up to :data:`COUNT_CAP` if ``capped``."""
+def _count(session: Session, query: Select[Any], *, cap: int | None) -> tuple[int, bool]:
+    """The number of steps ``query`` finds, counted up to ``cap``; and whether it is exact."""
     steps = query.with_only_columns(ChecklistItem.id)
-    if capped:
-        steps = steps.limit(COUNT_CAP + 1)
+    if cap is not None:
+        steps = steps.limit(cap + 1)
     found = session.scalar(select(func.count()).select_from(steps.subquery())) or 0
-    if not capped:
+    if cap is None:
         return found, True
-    return min(found, COUNT_CAP), found <= COUNT_CAP
+    return min(found, cap), found <= cap
+
+
+def page_select(query: Select[Any], cursor: Cursor | None, size: int) -> Select[Any]:
+    """SQL: the page ``cursor`` names, and one row more, to tell whether more follow.
+
+    ``query`` is :func:`~styrhjul.services.overdue.overdue_query`'s. Read backward (a
+    previous or the last page), the rows come in reverse order.
+    """
+    if cursor is not None and cursor.position > 0:
+        query = query.where(_after(cursor))
+    if cursor is None or cursor.forward:
+        query = query.order_by(ChecklistItem.due_at, ChecklistItem.id)
+    else:
+        query = query.order_by(ChecklistItem.due_at.desc(), ChecklistItem.id.desc())
+    return query.limit(size + 1)
 
 
 def overdue_page(
@@ -146,60 +161,52 @@ def overdue_page(
     *,
     cursor: Cursor | None = None,
     size: int = PAGE_SIZE,
+    count_cap: int = COUNT_CAP,
 ) -> OverduePage:
     """One page of the overdue steps ``viewer`` reads that pass ``filters``, most overdue first.
 
     ``cursor`` comes from :func:`parse_cursor` (None: the first page). A page read
-    backward that reaches the start becomes the first page, full.
+    backward that reaches the start becomes the first page, full. The total is counted
+    up to ``count_cap`` (exactly for the last page, whose position needs it).
     """
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise InputError(f"page size {size} must be from 1 to {MAX_PAGE_SIZE}", key="size")
+    forward = cursor is None or cursor.forward
+    to_end = cursor is not None and cursor.position == 0
     with app.db.session() as session:
         query = overdue_query(app, session, filters, viewer)
-        # the last page's position needs the exact total: that page alone counts them all
-        to_end = cursor is not None and cursor.position == 0
-        total, exact = _count(session, query, capped=not to_end)
-        ascending = (ChecklistItem.due_at, ChecklistItem.id)
-        descending = (ChecklistItem.due_at.desc(), ChecklistItem.id.desc())
-        forward = cursor is None or cursor.forward
-        paged = query
-        if cursor is not None and cursor.position > 0:
-            paged = paged.where(_after(cursor))  # type: ignore[arg-type]
-        paged = paged.order_by(*(ascending if forward else descending)).limit(size + 1)
-        found = list(session.execute(paged))
+        total, exact = _count(session, query, cap=None if to_end else count_cap)
+        found = list(session.execute(page_select(query, cursor, size)))
         more = len(found) > size
         found = found[:size]
         if not forward:
             found.reverse()
-            if not more and cursor is not None and cursor.position > 0:
-                # nothing before this page: show the first page, full, instead
-                return overdue_page(app, viewer, filters, size=size)
+            if not more and len(found) < size and not to_end:
+                # what lay before was ticked off meanwhile: show the first page, full
+                return overdue_page(app, viewer, filters, size=size, count_cap=count_cap)
         rows = shape_rows(app, session, found)
-    if cursor is None:
+    if not rows:
+        return OverduePage([], 0, total, exact, size, None, None, None)
+    if cursor is None or (not forward and not more):
         first = 1
     elif forward:
         first = cursor.position
-    elif cursor.position == 0:  # the last page
+    elif to_end:
         first = max(total - len(rows) + 1, 1)
     else:
         first = max(cursor.position - len(rows) + 1, 1)
-    if not rows:
-        return OverduePage([], 0, total, exact, size, None, None, None)
-    last_position = first + len(rows) - 1
     head, tail = rows[0], rows[-1]
-    has_next = more if forward else True
-    has_previous = (cursor is not None and first > 1) if forward else more
-    if cursor is not None and not forward and cursor.position == 0:
-        has_next = False
+    has_next = more if forward else not to_end
+    has_previous = first > 1 if forward else more
+    after = Cursor(True, first + len(rows), tail.due_at, tail.id)
+    before = Cursor(False, max(first - 1, 1), head.due_at, head.id)
     return OverduePage(
         rows=rows,
         first=first,
         total=total,
         total_exact=exact,
         size=size,
-        next=Cursor(True, last_position + 1, tail.due_at, tail.id).token() if has_next else None,
-        previous=(
-            Cursor(False, max(first - 1, 1), head.due_at, head.id).token() if has_previous else None
-        ),
-        last=LAST if has_next and exact else None,
+        next=after.token() if has_next else None,
+        previous=before.token() if has_previous else None,
+        last=LAST if has_next else None,
     )

@@ -1,10 +1,13 @@
-"""Open steps indexed by due instant and id, for the overdue listing's pages.
+"""Partial indexes of open steps, for the overdue listing's pages and the due notices.
 
-``ix_checklist_item_overdue`` is a partial index on ``(due_at, id) WHERE done_at IS
-NULL``: the overdue listing reads its pages by that key (most overdue first, the id
-breaking ties) and stops after one page, and the daemon's due notices find open steps
-past due with it. It replaces ``ix_checklist_item_open_due`` on ``(done_at, due_at)``,
-which served the same queries but also held every done step, most of the table.
+``ix_checklist_item_overdue`` indexes ``(due_at, id) WHERE done_at IS NULL``: the
+overdue listing reads its pages by that key (most overdue first, the id breaking ties)
+and stops after one page, and the daemon's overdue notices find open steps past due
+with it. It replaces ``ix_checklist_item_open_due`` on ``(done_at, due_at)``. The
+reminder and escalation indexes become partial in the same way (``remind_at`` and
+``escalate_at`` of open steps): indexes that led with ``done_at`` held every done step,
+most of the table, and SQLite took ``done_at IS NULL`` on them for a selective equality,
+then sorted every open step to answer the listing's first page.
 
 Revision ID: 0007
 Revises: 0006
@@ -21,22 +24,33 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-OPEN = sa.text("done_at IS NULL")
+OPEN = {
+    "sqlite_where": sa.text("done_at IS NULL"),
+    "postgresql_where": sa.text("done_at IS NULL"),
+}
 
 
 def upgrade() -> None:
     with op.batch_alter_table("checklist_item", schema=None) as batch_op:
         batch_op.drop_index("ix_checklist_item_open_due")
+        batch_op.drop_index("ix_checklist_item_open_remind")
+        batch_op.drop_index("ix_checklist_item_open_escalate")
+        batch_op.create_index("ix_checklist_item_overdue", ["due_at", "id"], unique=False, **OPEN)
+        batch_op.create_index("ix_checklist_item_open_remind", ["remind_at"], unique=False, **OPEN)
         batch_op.create_index(
-            "ix_checklist_item_overdue",
-            ["due_at", "id"],
-            unique=False,
-            sqlite_where=OPEN,
-            postgresql_where=OPEN,
+            "ix_checklist_item_open_escalate", ["escalate_at"], unique=False, **OPEN
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("checklist_item", schema=None) as batch_op:
-        batch_op.drop_index("ix_checklist_item_overdue", sqlite_where=OPEN, postgresql_where=OPEN)
+        batch_op.drop_index("ix_checklist_item_open_escalate")
+        batch_op.drop_index("ix_checklist_item_open_remind")
+        batch_op.drop_index("ix_checklist_item_overdue")
+        batch_op.create_index(
+            "ix_checklist_item_open_escalate", ["done_at", "escalate_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_checklist_item_open_remind", ["done_at", "remind_at"], unique=False
+        )
         batch_op.create_index("ix_checklist_item_open_due", ["done_at", "due_at"], unique=False)
