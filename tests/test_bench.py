@@ -161,3 +161,53 @@ def test_run_refuses_an_unknown_workload(
         bench_run().main(["--only", "plan_yaer", "--results", str(tmp_path)])
     assert ended.value.code == 2
     assert "unknown workload(s) plan_yaer" in capsys.readouterr().err
+
+
+def test_feeds_quick_run_writes_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (result,) = quick_run("feeds.py", tmp_path, monkeypatch)
+    assert result["workload"] == "feeds"
+    assert result["size"] == "50 events"
+    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor"]
+    for figures in result["figures"]:
+        assert figures["count"] == 50
+        assert figures["unit"] == "events"
+        assert figures["min_s"] <= figures["median_s"] <= figures["max_s"]
+    assert result["ratios"]["styrhjul/floor"] > 0
+    notes = result["notes"]
+    assert notes["cold_feed_median_s"] > 0
+    assert notes["feed_bytes"] > 50 * 200  # every event is in the feed, not only the header
+
+
+def test_daemon_tick_quick_run_writes_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (result,) = quick_run("daemon_tick.py", tmp_path, monkeypatch)
+    assert result["workload"] == "daemon_tick"
+    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor"]
+    notes = result["notes"]
+    assert notes["steps"] >= 1000
+    assert notes["copies"] >= 1
+    assert {f["count"] for f in result["figures"]} == {notes["due_rows_found"]}
+    did = notes["one_run_did"]
+    # five reminders and ten reopened overdue steps were made due: the tick handled them
+    assert (did["reminded"], did["overdue"]) == (5, 10)
+    assert did["escalated"] > 0
+    assert result["ratios"]["styrhjul/floor"] > 0
+
+
+def test_memory_quick_run_writes_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (result,) = quick_run("memory.py", tmp_path, monkeypatch)
+    assert result["workload"] == "memory"
+    assert result["size"] == "40 units"
+    (figures,) = result["figures"]
+    assert figures["subject"] == "styrhjul"
+    assert figures["median_s"] > 0
+    notes = result["notes"]
+    assert notes["vm_hwm_bytes"][0] >= notes["vm_rss_bytes"][0] > 10 * 2**20
+    # the plan inserted with Core is complete: the daemon's daily plan changed nothing
+    assert '"changes": 0' in notes["daemon_plan_job"]
+    assert notes["steps"] > notes["template_steps"]
