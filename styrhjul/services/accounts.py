@@ -6,6 +6,12 @@ account is locked for ``web.lockout_minutes``; the error never says whether the 
 or the password was wrong. A session token is 32 random bytes shown once (the cookie or
 the API's bearer token); only its SHA-256 digest is stored, beside a CSRF token that every
 form and every unsafe API call made with the cookie must echo.
+
+Every change to an account (created, disabled, enabled, password set, unlocked, admin
+granted or revoked) writes an audit row (entity ``web_account``) in its transaction, with
+the administrator who made it (:data:`OPERATOR` from the command line, which has no
+login). An administrator may not disable their own account nor remove their own admin
+flag, so the application always keeps at least the administrator who acts.
 """
 
 from __future__ import annotations
@@ -20,14 +26,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from styrhjul.db.models import Person
+from styrhjul.db.models import AuditEvent, Person
 from styrhjul.db.web import WebAccount, WebSession
-from styrhjul.errors import InputError, NotAuthenticated, NotFound
+from styrhjul.errors import InputError, NotAuthenticated, NotFound, PermissionDenied
 from styrhjul.services.context import App
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 12
 _REFUSED = "wrong e-mail address or password, or the account is locked or disabled"
+ACCOUNT_ENTITY = "web_account"
+"""The ``entity`` of an account's audit rows (their ``entity_id`` is the account's id)."""
+OPERATOR = "operator (command line)"
+"""The actor of account changes made with ``styrhjul account``, which has no login."""
 
 
 def digest(token: str) -> str:
@@ -62,7 +72,12 @@ class AccountRow:
 
 
 def create_account(
-    app: App, email: str, *, password: str | None = None, admin: bool = False
+    app: App,
+    email: str,
+    *,
+    password: str | None = None,
+    admin: bool = False,
+    actor: str = OPERATOR,
 ) -> int:
     """Let the person with ``email`` log in (``password=None``: not until one is set)."""
     if password is not None:
@@ -80,29 +95,151 @@ def create_account(
         )
         session.add(account)
         session.flush()
+        _audit(
+            session,
+            account,
+            at=account.created_at,
+            actor=actor,
+            trigger="create",
+            from_state=None,
+            reason="administrator" if admin else "",
+        )
         return account.id
 
 
-def set_password(app: App, email: str, password: str) -> None:
-    """Set a new password; every open session of the account ends."""
+def set_password(app: App, email: str, password: str, *, actor: str = OPERATOR) -> None:
+    """Set a new password (which also unlocks); every open session of the account ends."""
     _check_password(password)
     now = app.clock.now()
     with app.db.session() as session:
         account = _account(session, email)
+        before = account_state(account, now)
         account.password_hash = _HASHER.hash(password)
         account.failed_logins = 0
         account.locked_until = None
         _revoke_all(session, account.id, now)
+        _audit(session, account, at=now, actor=actor, trigger="set_password", from_state=before)
 
 
-def set_disabled(app: App, email: str, *, disabled: bool) -> None:
-    """Disable (ending every session) or enable an account."""
+def set_disabled(app: App, email: str, *, disabled: bool, actor: str = OPERATOR) -> None:
+    """Disable (ending every session) or enable an account; nobody disables themselves."""
     now = app.clock.now()
     with app.db.session() as session:
         account = _account(session, email)
+        if disabled and _is_self(account, actor):
+            raise PermissionDenied(
+                f"{actor} may not disable their own account (another administrator can)"
+            )
+        before = account_state(account, now)
+        if (account.disabled_at is not None) == disabled:
+            return  # already so: nothing changes, nothing to audit
         account.disabled_at = now if disabled else None
         if disabled:
             _revoke_all(session, account.id, now)
+        _audit(
+            session,
+            account,
+            at=now,
+            actor=actor,
+            trigger="disable" if disabled else "enable",
+            from_state=before,
+        )
+
+
+def set_admin(app: App, email: str, *, admin: bool, actor: str = OPERATOR) -> None:
+    """Grant or revoke the admin flag; an administrator cannot revoke their own."""
+    now = app.clock.now()
+    with app.db.session() as session:
+        account = _account(session, email)
+        if not admin and _is_self(account, actor):
+            raise PermissionDenied(
+                f"{actor} may not remove their own admin flag (another administrator can)"
+            )
+        if account.admin == admin:
+            return
+        account.admin = admin
+        _audit(
+            session,
+            account,
+            at=now,
+            actor=actor,
+            trigger="grant_admin" if admin else "revoke_admin",
+            from_state=account_state(account, now),
+        )
+
+
+def unlock(app: App, email: str, *, actor: str = OPERATOR) -> None:
+    """End a lockout after too many wrong passwords (the password stays as it was)."""
+    now = app.clock.now()
+    with app.db.session() as session:
+        account = _account(session, email)
+        before = account_state(account, now)
+        if before != "locked":
+            raise InputError(f"the account of {account.person.email} is not locked", key="email")
+        account.locked_until = None
+        account.failed_logins = 0
+        _audit(session, account, at=now, actor=actor, trigger="unlock", from_state=before)
+
+
+def account_state(account: WebAccount, now: datetime) -> str:
+    """``disabled``, ``locked``, ``no_password`` or ``active``: what a login would meet."""
+    if account.disabled_at is not None:
+        return "disabled"
+    if account.locked_until is not None and account.locked_until > now:
+        return "locked"
+    if account.password_hash is None:
+        return "no_password"
+    return "active"
+
+
+def _is_self(account: WebAccount, actor: str) -> bool:
+    return account.person.email == actor.strip().lower()
+
+
+def _audit(
+    session: Session,
+    account: WebAccount,
+    *,
+    at: datetime,
+    actor: str,
+    trigger: str,
+    from_state: str | None,
+    reason: str = "",
+) -> None:
+    session.add(
+        AuditEvent(
+            entity=ACCOUNT_ENTITY,
+            entity_id=account.id,
+            at=at,
+            actor=actor,
+            trigger=trigger,
+            from_state=from_state,
+            to_state=account_state(account, at),
+            reason=reason,
+        )
+    )
+
+
+def account_email(app: App, account_id: int) -> str:
+    """The e-mail address of account ``account_id`` (NotFound if there is none)."""
+    with app.db.session() as session:
+        account = session.get(WebAccount, account_id)
+        if account is None:
+            raise NotFound("account", account_id)
+        return account.person.email
+
+
+def account_history(app: App, email: str) -> list[AuditEvent]:
+    """The audit rows of the account of ``email``, newest first."""
+    with app.db.session() as session:
+        account = _account(session, email)
+        return list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == ACCOUNT_ENTITY, AuditEvent.entity_id == account.id)
+                .order_by(AuditEvent.id.desc())
+            )
+        )
 
 
 def list_accounts(app: App) -> list[AccountRow]:

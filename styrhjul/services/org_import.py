@@ -17,7 +17,7 @@ from pydantic import Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from styrhjul.db.models import OrgUnit, Person, RoleAssignment, UnitCycle
+from styrhjul.db.models import AuditEvent, OrgUnit, Person, RoleAssignment, UnitCycle
 from styrhjul.engine.definition import MonthDay
 from styrhjul.errors import DefinitionError
 from styrhjul.notifications.render import DEFAULT_LOCALE, LOCALES
@@ -73,14 +73,14 @@ class ImportSummary:
 
 
 def read_organisation(
-    path: Path, levels: Mapping[str, list[int]] | None = None
+    path: Path, levels: Mapping[str, list[int]] | None = None, *, text: str | None = None
 ) -> OrganisationFile:
-    """Load and check an organisation file; errors name file, line and key.
+    """Load and check an organisation file (or ``text``, as if read from ``path``).
 
-    ``levels`` maps each dialog level to its round numbers, to check the units' own
-    cycles against (without it, only their form is checked).
+    Errors name file, line and key. ``levels`` maps each dialog level to its round
+    numbers, to check the units' own cycles against (without it, only their form is checked).
     """
-    source, data = read_toml(path, DefinitionError)
+    source, data = read_toml(path, DefinitionError, text=text)
     spec = validate(source, data, OrganisationFile, DefinitionError)
     _check_organisation(spec, source, levels)
     return spec
@@ -181,26 +181,51 @@ def _check_roles(
             raise fail(("role", i, "valid_to"), f"ends {role.valid_to} before it starts {start}")
 
 
-def import_organisation(app: App, path: Path) -> ImportSummary:
-    """Add or update the units, people and role assignments of an organisation file.
-
-    Running it again changes nothing; a changed name, parent, title, locale or end date is
-    updated.
-    Nothing is written unless the whole file is valid.
-    """
-    levels = {
+def dialog_levels(app: App) -> dict[str, list[int]]:
+    """Each dialog level of the loaded workflows with its round numbers (to check cycles)."""
+    return {
         m.definition.schedule.level: sorted(r.number for r in m.definition.schedule.round)
         for name, m in app.machines.items()
         if "@" not in name and m.definition.kind == "dialog"
     }
-    spec = read_organisation(path, levels)
+
+
+def import_organisation(
+    app: App, path: Path, *, text: str | None = None, actor: str | None = None
+) -> ImportSummary:
+    """Add or update the units, people and role assignments of an organisation file.
+
+    Running it again changes nothing; a changed name, parent, title, locale or end date is
+    updated. ``text`` is the file's content when it comes from elsewhere (an upload named
+    ``path``). Nothing is written unless the whole file is valid. With ``actor`` an audit
+    row (entity ``organisation``, the root unit's id) records who imported what.
+    """
+    levels = dialog_levels(app)
+    spec = read_organisation(path, levels, text=text)
     with app.db.session() as session:
         known = set(session.scalars(select(OrgUnit.id)))
         units, units_added, units_updated = _upsert_units(session, spec.unit)
         units_updated += _upsert_cycles(session, spec.unit, units, levels, known)
         people, people_added, people_updated = _upsert_people(session, spec.person)
         roles_added = _upsert_roles(session, spec, units, people)
-    return ImportSummary(units_added, units_updated, people_added, people_updated, roles_added)
+        summary = ImportSummary(
+            units_added, units_updated, people_added, people_updated, roles_added
+        )
+        if actor is not None:
+            root = next(u for u in spec.unit if u.parent is None)
+            session.add(
+                AuditEvent(
+                    entity="organisation",
+                    entity_id=units[root.code].id,
+                    at=app.clock.now(),
+                    actor=actor,
+                    trigger="import",
+                    from_state=None,
+                    to_state=None,
+                    reason=f"{path.name}: {summary}",
+                )
+            )
+    return summary
 
 
 def _upsert_units(session: Session, rows: list[_UnitRow]) -> tuple[dict[str, OrgUnit], int, int]:

@@ -1,0 +1,220 @@
+"""Installing a workflow definition uploaded by an administrator: check, compare, install.
+
+A definition lives where the application loaded it from: the definitions folder handed to
+``wiring.build`` (the shipped ``styrhjul/workflows`` unless a caller chose another), one
+``<name>.toml`` per workflow, and every version an instance may run on is stored in the
+database (:func:`~styrhjul.services.definitions.remember_definitions`). Installing is
+therefore what an operator does by hand, done safely: the uploaded text must load
+(:func:`~styrhjul.engine.definition.load_definition`, the check of ``styrhjul workflows
+validate``) and carry a ``workflow.version`` above every version on disk or stored, since a
+stored version never changes under the instances that run on it. Then, in one
+transaction, the new version's text is stored with an audit row (entity ``workflow``,
+the stored row's id), the file is replaced atomically in the folder, and this process's
+machine is swapped: new instances start on the new version, running ones keep theirs.
+
+Other processes (the daemon, other web workers) read the folder when they start, so they
+start new instances on the new version only after a restart; until then they keep
+starting them on the previous version, which stays stored and valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from styrhjul.db.models import AuditEvent, WorkflowSource
+from styrhjul.engine.definition import load_definition
+from styrhjul.engine.diff import Change, diff_definitions
+from styrhjul.engine.machine import WorkflowMachine
+from styrhjul.errors import ConfigError, DefinitionError, InputError
+from styrhjul.services.context import App
+from styrhjul.services.definitions import (
+    VERSION_KEY,
+    Problem,
+    current_definitions,
+    remember_definitions,
+    stored_definition,
+)
+from styrhjul.tomlpos import line_of
+
+WORKFLOW_ENTITY = "workflow"
+"""The ``entity`` of an installation's audit row (its ``entity_id``: the stored version's id)."""
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def definitions_folder(app: App) -> Path:
+    """The folder the application loaded its current definitions from."""
+    folders = {d.source.path.parent for d in current_definitions(app)}
+    if len(folders) != 1:
+        raise ConfigError(
+            "the workflow definitions were not loaded from one folder"
+            f" ({', '.join(sorted(map(str, folders))) or 'none'}); install by hand"
+        )
+    return folders.pop()
+
+
+def definition_text(app: App, name: str, version: int | None = None) -> tuple[int, str]:
+    """(version, text) of workflow ``name``: the current one, or a stored ``version``."""
+    current = app.machine(name).definition
+    if version is None or version == current.version:
+        return current.version, current.source.text
+    return version, stored_definition(app, name, version).source.text
+
+
+@dataclass
+class DefinitionCheck:
+    """An uploaded definition: its problems, or what installing it would change."""
+
+    file: str
+    digest: str
+    problems: list[Problem] = field(default_factory=list)
+    name: str = ""
+    title: str = ""
+    version: int | None = None
+    old_version: int | None = None
+    """The version it replaces (None: a new workflow)."""
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_definition(app: App, file: str, text: str) -> DefinitionCheck:
+    """Validate ``text`` (uploaded as ``file``) and compare it with the installed version.
+
+    Writes nothing. A problem names file, line and key as ``styrhjul workflows validate``
+    does; a version not above every version on disk or stored is a problem too.
+    """
+    check = DefinitionCheck(file, text_digest(text))
+    try:
+        definition = load_definition(Path(file), text=text)
+        WorkflowMachine(definition)
+    except InputError as exc:
+        check.problems.append(Problem(exc.file or file, exc.line, exc.key, exc.detail))
+        return check
+    check.name, check.version = definition.name, definition.version
+    check.title = definition.spec.workflow.title
+    current = app.machines.get(definition.name)
+    highest = max(
+        [_latest_stored(app, definition.name) or 0]
+        + ([current.definition.version] if current is not None else [])
+    )
+    if definition.version <= highest:
+        check.problems.append(
+            Problem(
+                file,
+                line_of(text, ("workflow", "version")),
+                VERSION_KEY,
+                f"workflow {definition.name!r} already has version {highest}"
+                f"{' with this very text' if _same_as_current(current, text) else ''};"
+                f" give the new definition version {highest + 1} or higher: a version"
+                " never changes under the instances that run on it",
+            )
+        )
+        return check
+    if current is not None:
+        check.old_version = current.definition.version
+        check.changes = diff_definitions(current.definition, definition)
+    return check
+
+
+def _same_as_current(current: WorkflowMachine | None, text: str) -> bool:
+    return current is not None and current.definition.source.text == text
+
+
+def _latest_stored(app: App, name: str) -> int | None:
+    with app.db.session() as session:
+        found: int | None = session.scalar(
+            select(func.max(WorkflowSource.version)).where(WorkflowSource.name == name)
+        )
+        return found
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A definition just installed: which version replaced which, written where."""
+
+    name: str
+    version: int
+    old_version: int | None
+    path: str
+    changes: int
+
+
+def install_definition(
+    app: App, file: str, text: str, *, actor: str, digest: str | None = None
+) -> Installed:
+    """Check and install ``text`` as its workflow's new version (see the module's docstring).
+
+    ``digest`` is the SHA-256 of the text the administrator reviewed: another text is
+    refused, so what is installed is what was compared.
+    """
+    if digest is not None and digest != text_digest(text):
+        raise InputError(
+            "the definition differs from the one that was checked; upload it again", key="digest"
+        )
+    remember_definitions(app)  # the version in use is stored before it is replaced
+    check = check_definition(app, file, text)
+    if not check.ok:
+        first = check.problems[0]
+        raise DefinitionError(first.message, file=first.file, line=first.line, key=first.key)
+    assert check.version is not None
+    folder = definitions_folder(app)
+    current = app.machines.get(check.name)
+    target = current.definition.source.path if current else folder / f"{check.name}.toml"
+    if current is None and target.exists():
+        raise InputError(
+            f"{target.name} already exists in {folder} and defines another workflow",
+            key="workflow.name",
+        )
+    now = app.clock.now()
+    with app.db.session() as session:
+        stored = WorkflowSource(
+            name=check.name,
+            version=check.version,
+            sha256=check.digest,
+            text=text,
+            first_used_at=now,
+        )
+        session.add(stored)
+        session.flush()
+        session.add(
+            AuditEvent(
+                entity=WORKFLOW_ENTITY,
+                entity_id=stored.id,
+                at=now,
+                actor=actor,
+                trigger="install",
+                from_state=f"version {check.old_version}" if check.old_version else None,
+                to_state=f"version {check.version}",
+                reason=f"{check.name} from {file}: {len(check.changes)} changes",
+            )
+        )
+        _write(target, text)  # last: a failure rolls the stored version back
+    machine = WorkflowMachine(load_definition(target))
+    app.machines[check.name] = machine
+    return Installed(check.name, check.version, check.old_version, str(target), len(check.changes))
+
+
+def _write(target: Path, text: str) -> None:
+    """Replace ``target`` with ``text`` atomically (a temporary file renamed into place)."""
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise ConfigError(
+            f"cannot write the definition: {exc.strerror or exc}; the folder must be writable"
+            " by the web app, or install the file by hand",
+            file=target,
+        ) from None
