@@ -4,7 +4,8 @@ Where it comes from, first match wins: ``--config PATH``, the ``STYRHJUL_CONFIG`
 variable, ``config.toml`` in the current folder. ``STYRHJUL_DATABASE_URL`` overrides
 ``[database] url``. Secrets never live in the file: they come from environment variables
 (``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``, ``STYRHJUL_EXCHANGE_USERNAME`` /
-``STYRHJUL_EXCHANGE_PASSWORD``, ``STYRHJUL_OAUTH2_CLIENT_SECRET``). Relative paths (the data
+``STYRHJUL_EXCHANGE_PASSWORD``, ``STYRHJUL_OAUTH2_CLIENT_SECRET``,
+``STYRHJUL_OIDC_CLIENT_SECRET``). Relative paths (the data
 folder, the Maildir, a SQLite file) are relative to the folder that holds the configuration
 file, so the program behaves the same from any working directory.
 
@@ -19,19 +20,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 
 from styrhjul.errors import ConfigError
-from styrhjul.validation import EMAIL_PATTERN, StrictModel, read_toml, validate
+from styrhjul.validation import EMAIL_PATTERN, Source, StrictModel, read_toml, validate
 
 ENV_CONFIG = "STYRHJUL_CONFIG"
 ENV_DATABASE_URL = "STYRHJUL_DATABASE_URL"
+ENV_OIDC_CLIENT_SECRET = "STYRHJUL_OIDC_CLIENT_SECRET"  # noqa: S105 - the name of a variable
 DEFAULT_CONFIG_NAME = "config.toml"
 
 
-SECRET_PREFIXES = ("STYRHJUL_SMTP_", "STYRHJUL_EXCHANGE_", "STYRHJUL_OAUTH2_")
+SECRET_PREFIXES = ("STYRHJUL_SMTP_", "STYRHJUL_EXCHANGE_", "STYRHJUL_OAUTH2_", "STYRHJUL_OIDC_")
 """Environment variables read as secrets: never from the file."""
 
 
@@ -199,6 +202,48 @@ class DaemonSettings(_Section):
         return 3 * self.heartbeat_seconds
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class OidcSettings(_Section):
+    """``[web.oidc]``: logging in through the municipality's identity provider (OpenID Connect).
+
+    The provider is found by its ``issuer`` (discovery at
+    ``{issuer}/.well-known/openid-configuration``); Styrhjul is registered there as the
+    confidential client ``client_id`` with the redirect URI ``{web.base_url}/login/oidc/callback``,
+    and its secret comes from ``STYRHJUL_OIDC_CLIENT_SECRET``. The ID token's ``claim`` is the
+    e-mail address of a person of the organisation. The issuer must be an https:// URL; plain
+    http:// is accepted only on the loopback interface (a provider on the same machine, tests).
+    """
+
+    enabled: bool = False
+    issuer: str = ""
+    client_id: str = ""
+    scopes: str = "openid email profile"
+    claim: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]*$", max_length=100)] = "email"
+    button_label: Annotated[str, Field(min_length=1, max_length=80)] = (
+        "Logga in med kommunens konto"
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _https_issuer(cls, value: str) -> str:
+        if not value:
+            return value
+        if value.startswith("https://"):
+            return value
+        if value.startswith("http://") and urlsplit(value).hostname in _LOOPBACK_HOSTS:
+            return value
+        raise ValueError("expected an https:// URL (http:// only on 127.0.0.1 or localhost)")
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid_scope(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError("the scopes must include 'openid'")
+        return " ".join(value.split())
+
+
 class WebSettings(_Section):
     """``[web]``: ``styrhjul web``, the pages and the JSON API.
 
@@ -214,6 +259,7 @@ class WebSettings(_Section):
     session_max_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 168
     max_failed_logins: Annotated[int, Field(ge=1, le=100)] = 5
     lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    oidc: OidcSettings = OidcSettings()
 
     @field_validator("base_url")
     @classmethod
@@ -320,6 +366,7 @@ def load_settings(
             file=path,
         )
     source, raw = read_toml(path, ConfigError)
+    _no_secret_in_file(source, raw)
     model = validate(source, raw, _FileModel, ConfigError)
     url = env.get(ENV_DATABASE_URL) or model.database.url
     if env.get(ENV_DATABASE_URL):
@@ -332,7 +379,38 @@ def load_settings(
             ) from None
     url = _resolve_sqlite(url, path.parent)
     secrets = {k: v for k, v in env.items() if k.startswith(SECRET_PREFIXES)}
+    _check_oidc(source, model.web.oidc, secrets)
     return Settings(model, path, url, secrets)
+
+
+def _no_secret_in_file(source: Source, raw: Mapping[str, object]) -> None:
+    """A client secret written into the file gets a message saying where it belongs."""
+    web = raw.get("web")
+    oidc = web.get("oidc") if isinstance(web, dict) else None
+    if isinstance(oidc, dict) and "client_secret" in oidc:
+        raise source.error(
+            ConfigError,
+            ("web", "oidc", "client_secret"),
+            f"secrets never live in the file: set ${ENV_OIDC_CLIENT_SECRET} in the environment"
+            " and remove this key",
+        )
+
+
+def _check_oidc(source: Source, oidc: OidcSettings, secrets: Mapping[str, str]) -> None:
+    """With ``[web.oidc] enabled = true`` the provider, the client and its secret are needed."""
+    if not oidc.enabled:
+        return
+    for key in ("issuer", "client_id"):
+        if not getattr(oidc, key):
+            raise source.error(
+                ConfigError, ("web", "oidc", key), "needed when web.oidc.enabled is true"
+            )
+    if not secrets.get(ENV_OIDC_CLIENT_SECRET):
+        raise ConfigError(
+            "the OIDC client secret is needed when web.oidc.enabled is true",
+            file=source.path,
+            key=f"${ENV_OIDC_CLIENT_SECRET}",
+        )
 
 
 def _resolve_sqlite(url: str, root: Path) -> str:
