@@ -1,18 +1,28 @@
-"""Logging in and out with a password.
+"""Logging in and out: with a password, or through the municipality's identity provider.
 
 The login form is protected against login CSRF by a double-submit cookie: GET sets a
 random value in a cookie and in the form; POST must bring both, equal.
+
+With ``[web.oidc] enabled`` the login page also shows a button to ``GET /login/oidc``,
+which sends the browser to the provider (``services.oidc``); the provider sends it back
+to ``GET /login/oidc/callback``. The pending login (state, nonce, PKCE verifier, where to
+go next) rides in the HMAC-signed cookie ``styrhjul_oidc`` (HttpOnly, path /login/oidc,
+ten minutes, SameSite=Lax because it must come back on the provider's cross-site
+redirect); the callback deletes it, so it serves one answer only. Every refusal of the
+callback is logged as ``access.refused``, like the refusals of the rest of the app.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from styrhjul.errors import NotAuthenticated
+from styrhjul.errors import DeliveryFailed, NotAuthenticated, NotFound, PermissionDenied
+from styrhjul.services import oidc
 from styrhjul.services.accounts import log_in, log_out
 from styrhjul.web.render import page
 from styrhjul.web.security import (
@@ -26,6 +36,14 @@ from styrhjul.web.security import (
 )
 
 router = APIRouter()
+LOG = logging.getLogger("styrhjul.web")
+OIDC_COOKIE = "styrhjul_oidc"
+OIDC_PATH = "/login/oidc"
+OIDC_FAILED = "Inloggningen med kommunens konto kunde inte slutföras. Försök igen."
+OIDC_UNREACHABLE = (
+    "Kommunens inloggningstjänst svarar inte just nu. Försök igen om en stund,"
+    " eller logga in med lösenord om du har ett."
+)
 
 
 def safe_next(target: str | None) -> str:
@@ -38,15 +56,19 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, *, error: str = "", status: int = 200) -> HTMLResponse:
+def _login_page(
+    request: Request, *, error: str = "", status: int = 200, next_path: str | None = None
+) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
+    oidc_settings = core(request).settings.web.oidc
     response = page(
         request,
         "login.html",
         status_code=status,
         login_csrf=token,
         error=error,
-        next=safe_next(request.query_params.get("next")),
+        next=safe_next(next_path or request.query_params.get("next")),
+        oidc_label=oidc_settings.button_label if oidc_settings.enabled else "",
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
@@ -97,3 +119,135 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response, app)
     return response
+
+
+# --- OIDC ----------------------------------------------------------------------------------
+
+
+def _oidc_client(request: Request) -> oidc.OidcClient:
+    """The web app's one client (it caches discovery and keys); 404 while OIDC is off."""
+    app = core(request)
+    if not app.settings.web.oidc.enabled:
+        raise NotFound("page", request.url.path)
+    client: oidc.OidcClient | None = getattr(request.app.state, "oidc", None)
+    if client is None or client.settings is not app.settings.web.oidc:
+        client = oidc.OidcClient.of(app)
+        request.app.state.oidc = client
+    return client
+
+
+def _refused(request: Request, status: int, who: str, reason: str) -> None:
+    LOG.warning(
+        "access.refused",
+        extra={
+            "fields": {
+                "status": status,
+                "who": who or "anonymous",
+                "method": request.method,
+                "path": request.url.path,
+                "reason": f"OIDC login: {reason}",
+            }
+        },
+    )
+
+
+def _without_pending(response: Response, request: Request) -> Response:
+    response.delete_cookie(
+        OIDC_COOKIE,
+        path=OIDC_PATH,
+        httponly=True,
+        secure=core(request).settings.web.secure_cookies,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get(OIDC_PATH, include_in_schema=False)
+def oidc_start(request: Request) -> Response:
+    client = _oidc_client(request)
+    target = safe_next(request.query_params.get("next"))
+    if optional_caller(request) is not None:
+        return RedirectResponse(target, status_code=303)
+    app = core(request)
+    try:
+        url, pending = oidc.begin(app, client, target)
+    except DeliveryFailed as exc:
+        _refused(request, 502, "", str(exc))
+        return _login_page(request, error=OIDC_UNREACHABLE, status=502)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        OIDC_COOKIE,
+        oidc.seal(pending, client.key),
+        max_age=oidc.PENDING_SECONDS,
+        httponly=True,
+        secure=app.settings.web.secure_cookies,
+        samesite="lax",
+        path=OIDC_PATH,
+    )
+    return response
+
+
+@router.get(oidc.CALLBACK_PATH, include_in_schema=False)
+def oidc_callback(request: Request) -> Response:
+    client = _oidc_client(request)
+    app = core(request)
+    answer = dict(request.query_params.items())
+    next_path: str | None = None
+    try:
+        pending = oidc.unseal(request.cookies.get(OIDC_COOKIE, ""), client.key, app.clock.now())
+        next_path = pending.next
+        identity = oidc.identify(app, client, pending, answer)
+    except NotAuthenticated as exc:
+        _refused(request, 401, "", str(exc))
+        failed = _login_page(request, error=OIDC_FAILED, status=401, next_path=next_path)
+        return _without_pending(failed, request)
+    except DeliveryFailed as exc:
+        _refused(request, 502, "", str(exc))
+        failed = _login_page(request, error=OIDC_UNREACHABLE, status=502, next_path=next_path)
+        return _without_pending(failed, request)
+    try:
+        session = oidc.log_in(app, identity)
+    except NotFound as exc:
+        _refused(request, 403, identity.value, f"{exc} (sub {identity.subject})")
+        return _without_pending(
+            _refusal_page(
+                request,
+                str(exc),
+                title="Du finns inte i Styrhjul",
+                explanation=(
+                    f"Kommunens inloggningstjänst känner dig som {identity.value}, men ingen"
+                    " person i organisationen i Styrhjul har den e-postadressen. Kontakta en"
+                    " administratör om du ska kunna logga in."
+                ),
+            ),
+            request,
+        )
+    except PermissionDenied as exc:
+        _refused(request, 403, identity.value, str(exc))
+        return _without_pending(
+            _refusal_page(
+                request,
+                str(exc),
+                title="Kontot är avstängt",
+                explanation=(
+                    f"Ditt konto i Styrhjul ({identity.value}) är avstängt. Kontakta en"
+                    " administratör om du ska kunna logga in igen."
+                ),
+            ),
+            request,
+        )
+    response = RedirectResponse(safe_next(pending.next), status_code=303)
+    set_session_cookie(response, session, app)
+    return _without_pending(response, request)
+
+
+def _refusal_page(request: Request, detail: str, *, title: str, explanation: str) -> Response:
+    return page(
+        request,
+        "error.html",
+        status_code=403,
+        title=title,
+        explanation=explanation,
+        detail=detail,
+        status=403,
+    )
