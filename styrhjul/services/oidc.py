@@ -59,6 +59,8 @@ CACHE = timedelta(hours=1)
 """How long the discovery document is reused before it is fetched again."""
 TIMEOUT_SECONDS = 10.0
 CALLBACK_PATH = "/login/oidc/callback"
+FIRST_LOGIN = "identity provider (first OIDC login)"
+"""The actor of the audit row of an account that a person's first OIDC login created."""
 
 
 def _b64(data: bytes) -> str:
@@ -364,7 +366,7 @@ def log_in(app: App, identity: Identity) -> Login:
         known = session.scalar(select(WebAccount.id).where(WebAccount.person_id == person.id))
     if known is None:
         with suppress(InputError, IntegrityError):  # another tab's login made it just now
-            create_account(app, email)
+            create_account(app, email, actor=FIRST_LOGIN)
     with app.db.session() as session:
         account = session.scalars(
             select(WebAccount).where(WebAccount.person_id == person_by_email(session, email).id)

@@ -26,8 +26,14 @@ from styrhjul.clock import FixedClock
 from styrhjul.config import ENV_OIDC_CLIENT_SECRET, load_settings
 from styrhjul.db.web import WebSession
 from styrhjul.errors import ConfigError
-from styrhjul.services.accounts import create_account, list_accounts, set_disabled
+from styrhjul.services.accounts import (
+    account_history,
+    create_account,
+    list_accounts,
+    set_disabled,
+)
 from styrhjul.services.context import App
+from styrhjul.services.oidc import FIRST_LOGIN
 from styrhjul.web.app import create_web_app
 
 from .oidc_idp import FakeIdp, serving
@@ -145,6 +151,8 @@ def test_a_first_login_creates_an_account_without_password_or_admin(
     (row,) = [a for a in list_accounts(app) if a.email == NEWCOMER]
     assert (row.password, row.admin, row.disabled_at) == (False, False, None)
     assert row.last_login_at is not None
+    (created,) = account_history(app, NEWCOMER)
+    assert (created.trigger, created.actor) == ("create", FIRST_LOGIN)
     again = browser(oidc_web)
     assert come_back(again, to_idp(again, idp)).status_code == 303  # the same row, reused
     assert [a.email for a in list_accounts(app)].count(NEWCOMER) == 1
