@@ -3,7 +3,8 @@
 (Not named ``transitions.py``: run from bench/, that would shadow the ``transitions``
 library the engine imports, for every workload.)
 
-Usage: ``python bench/dialog_transitions.py [--units 40,400] [--runs 5] [--quick] [--out FILE]``.
+Usage: ``python bench/dialog_transitions.py [--units 40,200] [--no-postgres] [--runs 5]
+[--quick] [--out FILE]``.
 
 Each size plans the first dialog round of school year 2026/27 for a generated organisation
 (one dialog per unit, seven steps each) once; every run starts from a fresh copy of that
@@ -29,8 +30,11 @@ database and takes every dialog through planned → preparing → ready → held
   The workflows stay in memory between steps (the peer's best case; Styrhjul loads each
   dialog from the database for every transaction).
 
-The unit of work is a transition: five per dialog for every subject. PostgreSQL is not
-measured here (SQLite only).
+The unit of work is a transition: five per dialog for every subject. The smallest size
+runs again on PostgreSQL (unless ``--no-postgres``): a private, durable server (fsync
+and synchronous commit on) started the test suite's way (``tests/pgserver.py``), each
+run on a ``CREATE DATABASE ... TEMPLATE`` copy; its floor is the same statements with
+psycopg, and it has no peer (SpiffWorkflow's store is SQLite here).
 """
 
 from __future__ import annotations
@@ -49,10 +53,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).parents[1] / "tests"))  # pgserver: the suite's private server
 
+import psycopg
 from harness import Figures, Result, main, peak_rss_bytes, percentile
+from pgserver import PostgresServer
 from plan_year import dialog_round_spec
-from scratch import copy_database, open_app, organised
+from scratch import copy_database, open_app, organised, url_of
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
 from SpiffWorkflow.util.task import TaskState  # type: ignore[import-untyped]
@@ -74,8 +81,15 @@ SECRETARY = "sekreterare@example.se"  # bench/orggen.py's secretary of the admin
 LIFE = ("preparing", "ready", "held", "following_up", "closed")
 PER_DIALOG = len(LIFE)
 UNIT = "transitions"
-BIG = 400
+BIG = 200
 """From this size on at most three runs."""
+FLOOR_UPDATE = "UPDATE instance SET state = ?, updated_at = ?, version = version + 1 WHERE id = ?"
+FLOOR_AUDIT = (
+    "INSERT INTO audit_event (entity, entity_id, at, actor, trigger, from_state, to_state, reason)"
+    " VALUES ('dialog', ?, ?, ?, ?, ?, ?, '')"
+)
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+"""The test suite's server runs without durability; a benchmark of commits needs it."""
 TARGET = "a persisted transition within 5x of the raw sqlite3 floor"
 
 
@@ -88,10 +102,13 @@ class Planned:
     steps: tuple[tuple[int, str], ...]
 
 
-def planned_round(folder: Path, units: int) -> tuple[Path, list[Planned], datetime, datetime]:
-    """A database with round 1 planned; its dialogs, last preparation start, last start."""
-    path = organised(folder / "planned.db", units, NOW)
-    app = open_app(path, FixedClock(NOW))
+def planned_round(
+    folder: Path, units: int, url: str | None
+) -> tuple[list[Planned], datetime, datetime]:
+    """Plan round 1 into ``folder/planned.db`` (or ``url``): its dialogs, last preparation
+    start, last end."""
+    path = organised(folder / "planned.db", units, NOW, url=url)
+    app = open_app(path, FixedClock(NOW), url=url)
     try:
         plan_round(app, SCHOOL_YEAR, 1)
         with app.db.session() as session:
@@ -113,7 +130,7 @@ def planned_round(folder: Path, units: int) -> tuple[Path, list[Planned], dateti
             start = max(d.ends_at for d in dialogs if d.ends_at is not None)
     finally:
         app.close()
-    return path, found, prepare, start
+    return found, prepare, start
 
 
 class Stopwatch:
@@ -192,25 +209,22 @@ def raw_floor(path: Path, dialogs: list[Planned], at: datetime) -> float:
     try:
         for pragma in ("foreign_keys=ON", "busy_timeout=10000", "journal_mode=WAL"):
             connection.execute(f"PRAGMA {pragma}")
-        stamp = at.isoformat(sep=" ")
-        began = time.perf_counter()
-        for before, after in zip(("planned", *LIFE), LIFE, strict=False):
-            for dialog in dialogs:
-                connection.execute(
-                    "UPDATE instance SET state = ?, updated_at = ?, version = version + 1"
-                    " WHERE id = ?",
-                    (after, stamp, dialog.id),
-                )
-                connection.execute(
-                    "INSERT INTO audit_event"
-                    " (entity, entity_id, at, actor, trigger, from_state, to_state, reason)"
-                    " VALUES ('dialog', ?, ?, ?, ?, ?, ?, '')",
-                    (dialog.id, stamp, SECRETARY, after, before, after),
-                )
-                connection.commit()
-        return time.perf_counter() - began
+        return timed_floor(connection, "?", dialogs, at)
     finally:
         connection.close()
+
+
+def timed_floor(connection: Any, mark: str, dialogs: list[Planned], at: datetime) -> float:
+    """The floor's transitions on a DB-API ``connection`` (``mark``: its placeholder)."""
+    update = FLOOR_UPDATE.replace("?", mark)
+    audit = FLOOR_AUDIT.replace("?", mark)
+    began = time.perf_counter()
+    for before, after in zip(("planned", *LIFE), LIFE, strict=False):
+        for dialog in dialogs:
+            connection.execute(update, (after, at, dialog.id))
+            connection.execute(audit, (dialog.id, at, SECRETARY, after, before, after))
+            connection.commit()
+    return time.perf_counter() - began
 
 
 def spiff_life(spec: Any, serializer: Any, dialogs: int, path: Path) -> float:
@@ -248,15 +262,60 @@ def spiff_life(spec: Any, serializer: Any, dialogs: int, path: Path) -> float:
         connection.close()
 
 
-def one_size(units: int, runs: int, folder: Path) -> Result:
-    template, dialogs, prepare, start = planned_round(folder, units)
-    work = folder / "run.db"
+class SqliteStore:
+    """Runs on copies of a SQLite file; the floor with sqlite3 and the app's pragmas."""
+
+    name = "SQLite"
+    floor_label = "sqlite3 UPDATE + INSERT + COMMIT"
+
+    def __init__(self, folder: Path) -> None:
+        self.template = folder / "planned.db"
+        self.work = folder / "run.db"
+
+    def planned_url(self) -> str | None:
+        return None  # the file itself
+
+    def fresh(self) -> str:
+        copy_database(self.template, self.work)
+        return url_of(self.work)
+
+    def floor(self, dialogs: list[Planned], at: datetime) -> float:
+        self.fresh()
+        return raw_floor(self.work, dialogs, at)
+
+
+class PostgresStore:
+    """Runs on copies (``CREATE DATABASE ... TEMPLATE``) on a private, durable server."""
+
+    name = "PostgreSQL"
+    floor_label = "psycopg UPDATE + INSERT + COMMIT"
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def planned_url(self) -> str:
+        self.server.create_database("planned")
+        return str(self.server.url("planned"))
+
+    def fresh(self) -> str:
+        self.server.drop_database("run")
+        self.server.create_database("run", template="planned")
+        return str(self.server.url("run"))
+
+    def floor(self, dialogs: list[Planned], at: datetime) -> float:
+        url = self.fresh().replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url) as connection:
+            return timed_floor(connection, "%s", dialogs, at)
+
+
+def one_size(units: int, runs: int, folder: Path, store: SqliteStore | PostgresStore) -> Result:
+    dialogs, prepare, start = planned_round(folder, units, store.planned_url())
     ours: list[float] = []
     latencies: dict[str, list[float]] = defaultdict(list)
     for _ in range(runs):
-        copy_database(template, work)
+        url = store.fresh()
         clock = FixedClock(NOW)
-        app = open_app(work, clock)
+        app = open_app(folder / "run.db", clock, url=url)
         try:
             watch = Stopwatch()
             drive(app, clock, dialogs, prepare, start, watch)
@@ -267,32 +326,30 @@ def one_size(units: int, runs: int, folder: Path) -> Result:
         finally:
             app.close()
 
-    floor = []
-    for _ in range(runs):
-        copy_database(template, work)
-        floor.append(raw_floor(work, dialogs, start))
-
-    spec, serializer = dialog_round_spec(), BpmnWorkflowSerializer()
-    peer = [spiff_life(spec, serializer, len(dialogs), folder / "peer.db") for _ in range(runs)]
-
+    floor = [store.floor(dialogs, start) for _ in range(runs)]
     count = PER_DIALOG * len(dialogs)
+    figures = [
+        Figures("styrhjul", "through the services", tuple(ours), count, UNIT),
+        Figures("floor", store.floor_label, tuple(floor), count, UNIT),
+    ]
+    if isinstance(store, SqliteStore):
+        spec, serializer = dialog_round_spec(), BpmnWorkflowSerializer()
+        peer = [spiff_life(spec, serializer, len(dialogs), folder / "peer.db") for _ in range(runs)]
+        figures.append(
+            Figures("peer", "SpiffWorkflow task + serialise + COMMIT", tuple(peer), count, UNIT)
+        )
+
     every = [took for took in latencies.values() for took in took]
     return Result(
         workload="dialog_transitions",
         title="Dialogs planned → closed, a transaction per transition",
-        size=f"{len(dialogs):,} dialogs",
-        figures=[
-            Figures("styrhjul", "through the services", tuple(ours), count, "transitions"),
-            Figures(
-                "floor", "sqlite3 UPDATE + INSERT + COMMIT", tuple(floor), count, "transitions"
-            ),
-            Figures(
-                "peer", "SpiffWorkflow task + serialise + COMMIT", tuple(peer), count, "transitions"
-            ),
-        ],
+        size=f"{len(dialogs):,} dialogs"
+        + (", PostgreSQL" if isinstance(store, PostgresStore) else ""),
+        figures=figures,
         peak_rss_bytes=peak_rss_bytes(),
         notes={
             "dialogs": len(dialogs),
+            "database": store.name,
             "transitions_per_dialog": PER_DIALOG,
             "timed_transactions_per_dialog": len(latencies),
             "transaction_ms": {
@@ -303,7 +360,6 @@ def one_size(units: int, runs: int, folder: Path) -> Result:
                 for trigger, took in latencies.items()
             },
             "transaction_p99_ms": percentile(every, 99) * 1000,
-            "database": "SQLite (PostgreSQL not measured)",
             "target": TARGET,
         },
     )
@@ -315,12 +371,26 @@ def measure(args: argparse.Namespace) -> list[Result]:
     for units in sizes:
         runs = 1 if args.quick else min(args.runs, 3) if units >= BIG else args.runs
         with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
-            results.append(one_size(units, runs, Path(folder)))
+            results.append(one_size(units, runs, Path(folder), SqliteStore(Path(folder))))
+    if args.postgres:
+        units = min(sizes)
+        runs = 1 if args.quick else min(args.runs, 3)
+        with (
+            tempfile.TemporaryDirectory(prefix="styrhjul-bench-pg-") as folder,
+            PostgresServer(Path(folder) / "pg", settings=DURABLE) as server,
+        ):
+            results.append(one_size(units, runs, Path(folder), PostgresStore(server)))
     return results
 
 
 def options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--units", default="40,400", help="sizes (one dialog a unit)")
+    parser.add_argument("--units", default="40,200", help="sizes (one dialog a unit)")
+    parser.add_argument(
+        "--postgres",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the smallest size on a private PostgreSQL server (default: yes)",
+    )
 
 
 if __name__ == "__main__":

@@ -35,11 +35,15 @@ def url_of(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def open_app(path: Path, clock: FixedClock) -> App:
-    """The application on the SQLite file ``path`` (migrated already), at ``clock``'s time."""
+def open_app(path: Path, clock: FixedClock, *, url: str | None = None) -> App:
+    """The application on the SQLite file ``path`` (or on ``url``), at ``clock``'s time.
+
+    The database must be migrated already; the configuration is written beside ``path``.
+    """
     config = path.with_suffix(".toml")
     config.write_text(
-        f'[database]\nurl = "{url_of(path)}"\n[mail]\ntransport = "console"\n', encoding="utf-8"
+        f'[database]\nurl = "{url or url_of(path)}"\n[mail]\ntransport = "console"\n',
+        encoding="utf-8",
     )
     settings = load_settings(config, environ={})
     return build(settings, clock=clock, transport=ConsoleTransport())
@@ -51,12 +55,15 @@ def migrated(path: Path) -> Path:
     return path
 
 
-def organised(path: Path, units: int, now: datetime) -> Path:
-    """A migrated SQLite file at ``path`` holding a generated organisation of ``units`` units."""
-    migrated(path)
+def organised(path: Path, units: int, now: datetime, *, url: str | None = None) -> Path:
+    """A migrated database holding a generated organisation of ``units`` units.
+
+    The SQLite file ``path``, or the database at ``url`` (files beside ``path`` then).
+    """
+    upgrade(url or url_of(path))
     org = path.with_suffix(".org.toml")
     org.write_text(organisation_toml(units, seed=units), encoding="utf-8")
-    app = open_app(path, FixedClock(now))
+    app = open_app(path, FixedClock(now), url=url)
     try:
         import_organisation(app, org)
     finally:

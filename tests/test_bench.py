@@ -27,16 +27,18 @@ def quick_run(script: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> A
     return json.loads(out.read_text(encoding="utf-8"))
 
 
-def check_result(result: Any, workload: str, unit: str) -> None:
-    """One workload's result has the harness's shape: three subjects, two ratios."""
+def check_result(
+    result: Any, workload: str, unit: str, subjects: tuple[str, ...] = ("styrhjul", "floor", "peer")
+) -> None:
+    """One workload's result has the harness's shape: its subjects, a ratio to each other."""
     assert result["workload"] == workload
-    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor", "peer"]
+    assert [f["subject"] for f in result["figures"]] == list(subjects)
     for figures in result["figures"]:
         assert figures["unit"] == unit
         assert figures["samples"] >= 1
         assert figures["min_s"] <= figures["median_s"] <= figures["max_s"]
         assert figures["rate_per_s"] > 0
-    assert set(result["ratios"]) == {"styrhjul/floor", "styrhjul/peer"}
+    assert set(result["ratios"]) == {f"styrhjul/{s}" for s in subjects[1:]}
     assert all(ratio > 0 for ratio in result["ratios"].values())
     assert result["peak_rss_bytes"] > 0
 
@@ -57,16 +59,19 @@ def test_plan_year_quick_run_writes_its_results(
 def test_dialog_transitions_quick_run_writes_its_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (result,) = quick_run("dialog_transitions.py", tmp_path, monkeypatch)
-    check_result(result, "dialog_transitions", "transitions")
-    assert result["size"] == "5 dialogs"
-    assert {f["count"] for f in result["figures"]} == {25}  # five transitions a dialog
-    assert set(result["notes"]["transaction_ms"]) == {
-        "open_preparation",
-        "mark_ready",
-        "hold+follow_up",
-        "close",
-    }
+    sqlite, postgres = quick_run("dialog_transitions.py", tmp_path, monkeypatch)
+    check_result(sqlite, "dialog_transitions", "transitions")
+    check_result(postgres, "dialog_transitions", "transitions", ("styrhjul", "floor"))
+    assert (sqlite["size"], postgres["size"]) == ("5 dialogs", "5 dialogs, PostgreSQL")
+    assert (sqlite["notes"]["database"], postgres["notes"]["database"]) == ("SQLite", "PostgreSQL")
+    for result in (sqlite, postgres):
+        assert {f["count"] for f in result["figures"]} == {25}  # five transitions a dialog
+        assert set(result["notes"]["transaction_ms"]) == {
+            "open_preparation",
+            "mark_ready",
+            "hold+follow_up",
+            "close",
+        }
 
 
 def test_outbox_drain_quick_run_writes_its_results(
