@@ -371,9 +371,11 @@ def tick(app: App, meeting: Meeting, trigger: str, actor: str) -> None:
             item.done_at, item.done_by = app.clock.now(), actor
 
 
-def send_agenda(app: App, meeting_id: int, *, actor: str) -> int:
+def send_agenda(
+    app: App, meeting_id: int, *, actor: str, expected_version: int | None = None
+) -> int:
     """Send the agenda to everyone called (a calendar invitation); returns messages queued."""
-    with meeting_transaction(app, meeting_id) as (session, meeting):
+    with meeting_transaction(app, meeting_id, expected_version) as (session, meeting):
         if not meeting.agenda:
             raise InputError(f"{ref(meeting)}: the agenda is empty; add items first", key="agenda")
         fire(app, session, meeting, "send_agenda", actor, f"{len(meeting.agenda)} punkter")
@@ -381,17 +383,26 @@ def send_agenda(app: App, meeting_id: int, *, actor: str) -> int:
         return enqueue_meeting_notice(app, session, meeting, method="REQUEST")
 
 
-def approve_minutes(app: App, meeting_id: int, *, actor: str) -> str:
+def approve_minutes(
+    app: App, meeting_id: int, *, actor: str, expected_version: int | None = None
+) -> str:
     """The chair approves (justerar) the minutes."""
-    with meeting_transaction(app, meeting_id) as (session, meeting):
+    with meeting_transaction(app, meeting_id, expected_version) as (session, meeting):
         state = fire(app, session, meeting, "approve", actor)
         tick(app, meeting, "approve", actor)
         return state
 
 
-def close_meeting(app: App, meeting_id: int, *, actor: str, reason: str = "") -> str:
+def close_meeting(
+    app: App,
+    meeting_id: int,
+    *,
+    actor: str,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> str:
     """Close the meeting; refused while an action agreed at it is open."""
-    with meeting_transaction(app, meeting_id) as (session, meeting):
+    with meeting_transaction(app, meeting_id, expected_version) as (session, meeting):
         return fire(app, session, meeting, "close", actor, reason)
 
 
@@ -400,7 +411,9 @@ def _invited(app: App, meeting: Meeting) -> bool:
     return meeting.state != machine_of(app, meeting).definition.spec.workflow.initial
 
 
-def cancel_meeting(app: App, meeting_id: int, *, actor: str, reason: str) -> str:
+def cancel_meeting(
+    app: App, meeting_id: int, *, actor: str, reason: str, expected_version: int | None = None
+) -> str:
     """Cancel the meeting; its resumed items are handed on, invitees get a cancellation.
 
     Its date is freed for a new meeting of the group. Actions carried to it stay open on it
@@ -408,7 +421,7 @@ def cancel_meeting(app: App, meeting_id: int, *, actor: str, reason: str) -> str
     """
     if not reason.strip():
         raise InputError("a reason is required to cancel a meeting", key="reason")
-    with meeting_transaction(app, meeting_id) as (session, meeting):
+    with meeting_transaction(app, meeting_id, expected_version) as (session, meeting):
         invited = _invited(app, meeting)
         state = fire(app, session, meeting, "cancel", actor, reason)
         meeting.key = f"{meeting.key}:cancelled:{meeting.id}"
@@ -426,13 +439,19 @@ def cancel_meeting(app: App, meeting_id: int, *, actor: str, reason: str) -> str
 
 
 def postpone_meeting(
-    app: App, meeting_id: int, *, actor: str, starts_at: datetime, reason: str
+    app: App,
+    meeting_id: int,
+    *,
+    actor: str,
+    starts_at: datetime,
+    reason: str,
+    expected_version: int | None = None,
 ) -> Meeting:
     """Move the meeting (same length); step dates follow, invitees get an update."""
     _check_time(app, starts_at)
     if not reason.strip():
         raise InputError("a reason is required to move a meeting", key="reason")
-    with meeting_transaction(app, meeting_id) as (session, meeting):
+    with meeting_transaction(app, meeting_id, expected_version) as (session, meeting):
         assert meeting.starts_at is not None
         assert meeting.ends_at is not None
         day = _local_day(app, starts_at)

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from styrhjul.db.governance import Meeting
 from styrhjul.db.models import Agreement, Dialog, Instance, OrgUnit
 from styrhjul.engine.machine import WorkflowMachine
-from styrhjul.errors import NotFound
+from styrhjul.errors import InputError, NotFound
 from styrhjul.services.access import Viewer, require_instance
 from styrhjul.services.context import App
+from styrhjul.services.dialogs import carry_agreement_on
 from styrhjul.services.instances import actor_roles, runner_roles
+from styrhjul.services.meeting_minutes import carry_action
 from styrhjul.services.org import subtree_ids
 from styrhjul.services.views import AuditView
 
@@ -222,6 +224,48 @@ def instance_of_agreement(app: App, agreement_id: int) -> tuple[str, int]:
         if agreement is None:
             raise NotFound("agreement", agreement_id)
         return agreement.instance.kind, agreement.instance_id
+
+
+@dataclass(frozen=True)
+class CarriedOn:
+    """An agreement carried on, from the dialog or meeting it belongs to, to a later one."""
+
+    kind: str
+    """What the agreement belongs to: ``dialog`` or ``meeting``."""
+    agreement_id: int
+    from_instance: int
+    to_instance: int
+    new_agreement_id: int
+
+
+def carry_on(
+    app: App,
+    agreement_id: int,
+    *,
+    actor: str,
+    due_on: date | None = None,
+    to_meeting: int | None = None,
+) -> CarriedOn:
+    """Carry an open agreement on, whatever it belongs to (the page and the API alike).
+
+    A dialog's goes to the unit's next round (``dialogs.carry_agreement_on``); a meeting's
+    action to ``to_meeting`` or the group's next meeting (``meeting_minutes.carry_action``).
+    Those services decide who may; naming a meeting for a dialog's agreement is refused.
+    """
+    kind, instance_id = instance_of_agreement(app, agreement_id)
+    if kind == "meeting":
+        carried = carry_action(app, agreement_id, actor=actor, to_meeting=to_meeting, due_on=due_on)
+        return CarriedOn(
+            kind, agreement_id, carried.from_meeting, carried.to_meeting, carried.new_action_id
+        )
+    if to_meeting is not None:
+        raise InputError(
+            f"agreement {agreement_id} belongs to {kind} {instance_id}: it is carried to the"
+            " next round, not to a meeting",
+            key="to",
+        )
+    copy = carry_agreement_on(app, agreement_id, actor=actor, due_on=due_on)
+    return CarriedOn(kind, agreement_id, instance_id, copy.instance_id, copy.id)
 
 
 def trigger_titles(app: App, instance_id: int) -> dict[str, str]:
