@@ -13,12 +13,16 @@ import textwrap
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as expected
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 from support import write_config
 
@@ -37,7 +41,7 @@ from styrhjul.services.oidc import FIRST_LOGIN
 from styrhjul.web.app import create_web_app
 
 from .oidc_idp import FakeIdp, serving
-from .webkit import ROLES
+from .webkit import ROLES, LiveServer, shot
 
 BASE = "http://testserver"
 CALLBACK = f"{BASE}/login/oidc/callback"
@@ -296,6 +300,36 @@ def test_an_unreachable_provider_gives_a_clear_page(app: App, tmp_path: Path, db
     answer = browser(create_web_app(app)).get("/login/oidc")
     assert answer.status_code == 502
     assert "Kommunens inloggningstjänst svarar inte just nu" in answer.text
+
+
+# --- in the browser ------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_rektor_logs_in_with_the_button_in_chromium(
+    app: App, idp: FakeIdp, tmp_path: Path, db_url: str, browser: Any
+) -> None:
+    idp.user = {"sub": "kommun-4711", "email": ROLES["rektor"]}
+    with LiveServer(create_web_app(app)) as live:
+        extra = (
+            f'\n[web]\nbase_url = "{live.url}"\n\n[web.oidc]\nenabled = true\n'
+            f'issuer = "{idp.issuer}"\nclient_id = "{idp.client_id}"\n'
+        )
+        folder = tmp_path / "live"
+        folder.mkdir()
+        app.settings = load_settings(
+            write_config(folder, db_url, extra),
+            environ={ENV_OIDC_CLIENT_SECRET: idp.client_secret},
+        )
+        idp.redirect_uri = f"{live.url}/login/oidc/callback"
+        browser.get(f"{live.url}/mitt")
+        button = browser.find_element(By.CSS_SELECTOR, ".login .oidc a.button")
+        assert button.text == "Logga in med kommunens konto"
+        shot(browser, "login-oidc", tmp_path)
+        button.click()
+        WebDriverWait(browser, 20).until(expected.url_to_be(f"{live.url}/mitt"))
+        assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Mina dialoger")
+        assert idp.token_requests, "the code was redeemed at the provider"
 
 
 # --- configuration -----------------------------------------------------------------------------
