@@ -37,6 +37,20 @@ def _listing(html: str) -> str:
     return html.rsplit("</form>", 1)[1]
 
 
+def _shown(html: str) -> tuple[int, int, int]:
+    """The page's "Visar 1–100 av 236": first and last position, and the total."""
+    found = re.search(r"Visar <strong>(\d+)–(\d+)</strong> av\s+<strong>(\d+)</strong>", html)
+    assert found is not None, html
+    first, last, total = (int(n) for n in found.groups())
+    return first, last, total
+
+
+def _link(html: str, rel: str) -> str | None:
+    """The href of the first pager link ``rel`` (next, prev, first, last), unescaped."""
+    found = re.search(rf'<a href="([^"]+)" rel="{rel}">', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
 def _instance_ids(html: str) -> set[int]:
     return {int(i) for i in re.findall(r'href="/arenden/(\d+)"', html)}
 
@@ -48,9 +62,7 @@ def test_the_director_sees_overdue_steps_of_every_area_grouped_with_counts(
     page = logged_in(planned_web, ROLES["director"]).get("/oversikt/forsenat")
     assert page.status_code == 200
     html = page.text
-    total = re.search(r"<strong>(\d+)</strong> försenade steg", html)
-    assert total is not None
-    assert int(total.group(1)) == 236
+    assert _shown(html) == (1, 100, 236)
     assert "Verksamhetschef – rektor" in html
     for area in ("Förskola", "Grundskola norr", "Grundskola söder"):
         assert area in html
@@ -126,6 +138,73 @@ def test_nothing_overdue_says_so(planned_web: FastAPI) -> None:
     assert page.status_code == 200
     assert "Inga försenade steg." in page.text
     assert "/arenden/" not in page.text
+
+
+def test_the_overdue_listing_pages_by_a_hundred_forward_and_back(planned_web: FastAPI) -> None:
+    _late(planned_web)
+    client = logged_in(planned_web, ROLES["director"])
+
+    def follow(html: str, rel: str) -> str:
+        href = _link(html, rel)
+        assert href is not None, rel
+        page = client.get(href)
+        assert page.status_code == 200, href
+        return page.text
+
+    first = client.get("/oversikt/forsenat").text
+    assert _shown(first) == (1, 100, 236)
+    assert (_link(first, "prev"), _link(first, "first")) == (None, None)
+    assert "Grupperingen nedan gäller stegen på den här sidan." in first
+    second = follow(first, "next")
+    third = follow(second, "next")
+    assert [_shown(p) for p in (second, third)] == [(101, 200, 236), (201, 236, 236)]
+    assert (_link(third, "next"), _link(third, "last")) == (None, None)
+    rows = [_listing(p).count('<td class="late">') for p in (first, second, third)]
+    assert rows == [100, 100, 36]
+    assert _shown(follow(third, "prev")) == (101, 200, 236)
+    assert _link(third, "first") == "/oversikt/forsenat"
+    last = follow(first, "last")
+    assert _shown(last) == (137, 236, 236)
+    assert _link(last, "next") is None
+    back = follow(last, "prev")
+    assert _shown(back) == (37, 136, 236)
+
+
+def test_the_pager_keeps_the_filters_and_the_viewer_s_scope(planned_web: FastAPI) -> None:
+    _late(planned_web)
+    client = logged_in(planned_web, ROLES["director"])
+    query = "/oversikt/forsenat?niva=area_rektor&dagar=1"
+    first = client.get(query).text
+    assert _shown(first)[2] > 100
+    href = _link(first, "next")
+    assert href is not None
+    assert "niva=area_rektor" in href
+    assert "dagar=1" in href
+    assert "sida=e101." in href
+    second = client.get(href).text
+    assert _shown(second)[0] == 101
+    assert _shown(second)[2] == _shown(first)[2]
+    assert 'value="area_rektor" selected' in second
+    head = logged_in(planned_web, ROLES["area_head"]).get("/oversikt/forsenat").text
+    first_head, last_head, total_head = _shown(head)
+    assert first_head == 1
+    assert last_head == total_head < 100  # one area: a single page, no pager
+    assert 'rel="next"' not in head
+    assert "Grupperingen nedan" not in head
+    assert "Förskola</strong>" not in _listing(head)
+
+
+def test_a_bad_or_stale_page_cursor(planned_web: FastAPI) -> None:
+    _late(planned_web)
+    client = logged_in(planned_web, ROLES["director"])
+    for bad in ("nonsense", "e0.1.1", "e1.999999999999999999.1", "x" * 201):
+        page = client.get(f"/oversikt/forsenat?sida={bad}")
+        assert page.status_code in (400, 422), bad
+        assert "sida" in page.text, bad
+    beyond = client.get("/oversikt/forsenat?niva=area_rektor&sida=e301.4102444800000000.1")
+    assert beyond.status_code == 200
+    assert "Inga fler försenade steg på den här sidan" in beyond.text
+    assert 'href="/oversikt/forsenat?niva=area_rektor"' in beyond.text
 
 
 def test_the_wheel_page_serves_the_svg_and_the_year_s_events(planned_web: FastAPI) -> None:

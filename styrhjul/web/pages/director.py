@@ -11,13 +11,16 @@ the query string, call one read service and render.
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from styrhjul.errors import InputError
 from styrhjul.services.calendar_events import wheel_svg
-from styrhjul.services.overdue import MAX_MIN_DAYS, levels, overdue_steps
+from styrhjul.services.overdue import MAX_MIN_DAYS, OverdueFilter, levels
+from styrhjul.services.overdue_pages import overdue_page as read_overdue_page
+from styrhjul.services.overdue_pages import parse_cursor
 from styrhjul.services.web_director import (
     areas_of,
     group_overdue,
@@ -69,6 +72,26 @@ def _days(text: str) -> int:
     return value
 
 
+PAGE_PARAMETERS = {
+    "level": "niva",
+    "area": "omrade",
+    "unit": "enhet",
+    "assignee": "ansvarig",
+    "min_days": "dagar",
+    "cursor": "sida",
+}
+"""The page's query parameter for each filter of the service, to name it in errors."""
+
+
+def _href(chosen: dict[str, str], cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    kept = {name: value for name, value in chosen.items() if value}
+    if cursor:
+        kept["sida"] = cursor
+    return "/oversikt/forsenat" + (f"?{urlencode(kept)}" if kept else "")
+
+
 @router.get("/oversikt/forsenat", response_class=HTMLResponse, include_in_schema=False)
 def overdue_page(
     request: Request,
@@ -78,35 +101,43 @@ def overdue_page(
     enhet: Text = "",
     ansvarig: Text = "",
     dagar: Text = "",
+    sida: Text = "",
 ) -> HTMLResponse:
     app = core(request)
-    units = visible_units(app, me.viewer)
-    codes = {u.code for u in units}
-    for name, code in (("omrade", omrade), ("enhet", enhet)):
-        if code and code not in codes:
-            raise InputError(f"{name}: no unit {code!r} among the units you read", key=name)
     min_days = _days(dagar)
-    rows = overdue_steps(
-        app,
-        viewer=me.viewer,
-        unit=enhet or omrade or None,
+    filters = OverdueFilter(
         level=niva or None,
+        area=omrade or None,
+        unit=enhet or None,
         assignee=ansvarig or None,
         min_days=min_days,
     )
-    filtered = bool(niva or omrade or enhet or ansvarig or min_days)
+    try:
+        listing = read_overdue_page(app, me.viewer, filters, cursor=parse_cursor(sida, key="sida"))
+    except InputError as error:
+        key = PAGE_PARAMETERS.get(error.key or "", error.key)
+        raise InputError(error.detail, key=key) from None
+    units = visible_units(app, me.viewer)
+    chosen = {"niva": niva, "omrade": omrade, "enhet": enhet, "ansvarig": ansvarig}
+    kept = {**chosen, "dagar": str(min_days) if min_days else ""}
     return page(
         request,
         "director/overdue.html",
-        groups=group_overdue(rows),
-        total=len(rows),
-        filtered=filtered,
+        groups=group_overdue(listing.rows),
+        listing=listing,
+        links={
+            "first": _href(kept, "") if sida.strip() and listing.first != 1 else None,
+            "previous": _href(kept, listing.previous),
+            "next": _href(kept, listing.next),
+            "last": _href(kept, listing.last),
+        },
+        filtered=filters.active,
         levels=[(lv, LEVEL_NAMES.get(lv, lv)) for lv in levels(app)],
         level_names=LEVEL_NAMES,
         escalation_names=ESCALATION_NAMES,
         areas=areas_of(units),
         units=units,
-        chosen={"niva": niva, "omrade": omrade, "enhet": enhet, "ansvarig": ansvarig},
+        chosen=chosen,
         min_days=min_days,
         today=app.clock.today(),
     )
