@@ -67,6 +67,11 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality that also takes the non-ASCII text a forged request may bring."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -234,7 +239,7 @@ def unseal(text: str, key: bytes, now: datetime) -> Pending:
     """The pending login of a cookie: NotAuthenticated if forged, broken or too old."""
     payload, _, mac = text.partition(".")
     expected = _b64(hmac.new(key, payload.encode(), "sha256").digest())
-    if not text or not hmac.compare_digest(mac, expected):
+    if not text or not _same(mac, expected):
         raise NotAuthenticated("no pending OIDC login in this browser (cookie missing or forged)")
     try:
         pending = Pending(**json.loads(_unb64(payload)))
@@ -278,7 +283,7 @@ def begin(app: App, client: OidcClient, next_path: str) -> tuple[str, Pending]:
 
 def identify(app: App, client: OidcClient, pending: Pending, answer: dict[str, str]) -> Identity:
     """Check the provider's answer (the callback's query) and the ID token it leads to."""
-    if not hmac.compare_digest(answer.get("state", ""), pending.state):
+    if not _same(answer.get("state", ""), pending.state):
         raise NotAuthenticated("the answer's state is not the one this browser was sent with")
     if answer.get("error"):
         raise NotAuthenticated(
@@ -329,7 +334,7 @@ def _verified_claims(client: OidcClient, token: str, nonce: str, now: datetime) 
     aud = claims["aud"]
     if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") != audience:
         raise NotAuthenticated(f"the ID token has several audiences and azp is not {audience!r}")
-    if not hmac.compare_digest(str(claims["nonce"]), nonce):
+    if not _same(str(claims["nonce"]), nonce):
         raise NotAuthenticated("the ID token's nonce is not the one this login was sent with")
     _check_times(claims, now)
     return claims
