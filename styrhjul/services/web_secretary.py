@@ -2,10 +2,11 @@
 
 A secretary keeps the dialogs and meetings of the units where they hold the ``secretary``
 role (or below them), and the meetings that name them as secretary. The pages group them
-by what is left to do: to hold, to close, closed recently. Whether the forms are shown is
-read here from the same roles the services check (``instances.runner_roles``), and which
-agreements may still be ticked or carried from the workflow's states; the services still
-decide, so a form posted by someone else is refused there.
+by what is left to do: to hold, to close, closed recently. Which forms a page shows is
+read here from the workflow and the same roles the services check: the triggers declared
+from the instance's state for a role the viewer holds (``Kept.offered``), and which
+agreements may still be ticked or carried. The services still decide; a form posted by
+someone who may not fire its trigger is refused before it is read (:func:`require_may`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from styrhjul.db.governance import Meeting
 from styrhjul.db.models import Agreement, Dialog, Instance, OrgUnit
 from styrhjul.engine.machine import WorkflowMachine
-from styrhjul.errors import InputError, NotFound
+from styrhjul.errors import InputError, NotFound, PermissionDenied
 from styrhjul.services.access import Viewer, require_instance
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import carry_agreement_on
@@ -34,6 +35,7 @@ RECENT = timedelta(days=60)
 
 TRIGGER_TITLES = {
     "create": "Skapad",
+    "schedule": "Mötet planerat",
     "plan": "Planerad",
     "step_done": "Steg klart",
     "agreement_done": "Överenskommelse klar",
@@ -82,6 +84,9 @@ class Kept:
     """How the audit trail names each trigger, in Swedish."""
     states: dict[str, str]
     """The Swedish title of each state of the instance's workflow."""
+    offered: frozenset[str] = frozenset()
+    """The triggers the viewer may fire now: declared from the instance's state by its
+    workflow, for a role the viewer holds (the guards may still refuse, with a reason)."""
 
 
 @dataclass(frozen=True)
@@ -169,12 +174,43 @@ def kept_instance(app: App, viewer: Viewer, instance_id: int) -> Kept:
         instance = session.get(Instance, instance_id)
         assert instance is not None  # require_instance found it
         machine = app.machine(instance.workflow, instance.workflow_version)
-        runs = bool(actor_roles(app, session, instance, viewer.email) & runner_roles(machine))
+        held = actor_roles(app, session, instance, viewer.email)
+        offered = frozenset(
+            trigger
+            for trigger in machine.allowed_triggers(instance.state)
+            if machine.roles_for(trigger, instance.state) & held
+        )
     return Kept(
-        may_run=runs,
+        may_run=bool(held & runner_roles(machine)),
         triggers=_trigger_titles(machine),
         states={s.name: s.title for s in machine.definition.spec.state},
+        offered=offered,
     )
+
+
+def require_may(app: App, viewer: Viewer, kind: str, instance_id: int, trigger: str) -> None:
+    """Refuse before reading a form unless ``viewer`` keeps the instance and may ``trigger``.
+
+    The dialog or meeting must be of ``kind`` (404 otherwise), ``trigger`` open to a role
+    the viewer holds for it in its workflow, and the instance readable by them (403
+    otherwise), so that a form posted by someone else is refused as such rather than for
+    its contents. Whether the current state allows it is left to the service, which
+    refuses a stale form (409).
+    """
+    with app.db.session() as session:
+        instance = session.get(Instance, instance_id)
+        if instance is None or instance.kind != kind:
+            raise NotFound(kind, instance_id)
+        machine = app.machine(instance.workflow, instance.workflow_version)
+        needed = machine.roles_for(trigger)
+        held = actor_roles(app, session, instance, viewer.email)
+    if not needed & held:
+        raise PermissionDenied(
+            f"{kind} {instance_id}: '{trigger}' needs one of the roles"
+            f" {', '.join(sorted(needed))}; {viewer.email} holds"
+            f" {', '.join(sorted(held)) or 'none'} here"
+        )
+    require_instance(app, viewer, instance_id)
 
 
 def dialog_agreements(app: App, dialog_id: int) -> list[DialogAgreement]:
@@ -279,5 +315,8 @@ def trigger_titles(app: App, instance_id: int) -> dict[str, str]:
 
 
 def last_audit(history: list[AuditView]) -> AuditView | None:
-    """The newest row of a history (oldest first), which the flash after an action names."""
-    return max(history, key=lambda e: e.at, default=None)
+    """The newest row of a history (oldest first), which the flash after an action names.
+
+    The last written, not the latest ``at``: the rows of one action share their instant.
+    """
+    return history[-1] if history else None

@@ -1,8 +1,9 @@
-"""The secretary's main path in Debian's chromium, and a rektor refused another unit's dialog."""
+"""The secretary's main paths in Debian's chromium (a dialog held and closed, a meeting moved),
+and a rektor refused another unit's dialog."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as expected
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from styrhjul.clock import FixedClock
+from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import open_due_preparations
+from styrhjul.services.meeting_views import meeting_detail
+from styrhjul.services.meetings import schedule_meeting
 from styrhjul.services.views import dialog_detail, list_dialogs
 
 from .webkit import PASSWORD, ROLES, LiveServer, shot
@@ -88,3 +91,38 @@ def test_a_rektor_is_refused_another_units_dialog(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Åtkomst nekad"
     assert "Du har inte behörighet" in browser.find_element(By.CSS_SELECTOR, ".problem").text
     shot(browser, "secretary-refused", tmp_path)
+
+
+def test_the_secretary_postpones_a_meeting_through_the_confirmation(
+    live: LiveServer, planned_web: FastAPI, browser: Any, tmp_path: Path
+) -> None:
+    app: App = planned_web.state.app
+    starts = datetime(2026, 9, 8, 13, tzinfo=STOCKHOLM)
+    meeting = schedule_meeting(
+        app, "lg", starts, actor=ROLES["secretary"], place="Jupiter"
+    ).meeting_id
+    _log_in(browser, live, "secretary", "/sekreterare")
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/sekreterare/mote/{meeting}"]').click()
+    WebDriverWait(browser, 20).until(expected.url_to_be(f"{live.url}/sekreterare/mote/{meeting}"))
+
+    form = browser.find_element(By.CSS_SELECTOR, f'form[action$="/{meeting}/flytta"]')
+    # typed the Swedish way, in a browser whose own date format is American
+    form.find_element(By.NAME, "new_day").send_keys("2026-09-10")
+    when = form.find_element(By.NAME, "new_time")
+    assert when.get_attribute("value") == "13:00"  # the current time, to change
+    when.clear()
+    when.send_keys("14.00")
+    form.find_element(By.NAME, "reason").send_keys("Krock med nämndens sammanträde")
+    shot(browser, "secretary-meeting-before", tmp_path)
+    _submit(browser, form, "Mötet är flyttat till tor 10 sep 2026 14:00.")
+    flash = browser.find_element(By.CSS_SELECTOR, ".flash").text
+    assert f"Historiken: tis 1 sep 2026 09:00 Flytta av {ROLES['secretary']}." in flash
+    assert meeting_detail(app, meeting).meeting.starts_at == datetime(
+        2026, 9, 10, 14, tzinfo=STOCKHOLM
+    )
+    newest = browser.find_element(By.CSS_SELECTOR, "#historik tr.newest").text
+    assert "Flytta" in newest
+    assert "Krock med nämndens sammanträde" in newest
+    assert "tor 10 sep 2026 14:00" in browser.find_element(By.CSS_SELECTOR, ".facts").text
+    browser.execute_script("window.scrollTo(0, 0)")  # the flash and the new time
+    assert shot(browser, "secretary-meeting", tmp_path).stat().st_size > 10_000

@@ -1,7 +1,7 @@
 """The secretary's pages on both databases: the desk, holding and closing, carrying, refusals.
 
 Each form goes through the same service as the CLI; these tests check the page's side:
-the CSRF token and the confirmation box are required (403, 400, nothing changed), the
+the CSRF token and the confirmation box are required (403, 422, nothing changed), the
 service's role check answers the rektor and another area's head with the 403 page, and
 after each action the page names and shows the audit row it wrote.
 """
@@ -9,7 +9,7 @@ after each action the page names and shows the audit row it wrote.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -24,6 +24,7 @@ from styrhjul.services.meeting_views import meeting_detail
 from styrhjul.services.meetings import schedule_meeting, send_agenda
 from styrhjul.services.planning import plan_round
 from styrhjul.services.views import DialogRow, dialog_detail, list_dialogs
+from styrhjul.web.render import sv_datetime
 
 from .webkit import ROLES, csrf_of, logged_in
 
@@ -169,6 +170,84 @@ def test_an_agreement_carried_to_the_next_round_links_there_and_offers_nothing(
     assert carry not in shown
     assert f'action="/sekreterare/overenskommelse/{agreement}/klar"' not in shown
 
+    # Round 2's page has it, open, to follow up there (from Styrhjul's copy of it).
+    next_round = dialog_detail(app, target)
+    assert (next_round.dialog.round_no, next_round.dialog.unit) == (2, "vastra-skolan")
+    assert [(a.text, a.owner) for a in next_round.agreements] == [
+        ("Ta fram en plan för ökad närvaro", RECTOR)
+    ]
+    there = secretary.get(f"/sekreterare/dialog/{target}").text
+    assert "Verksamhetsdialog med Västra skolan" in there
+    assert re.search(r"Ta fram en plan för ökad närvaro</td>.*?Öppen", there, re.S), there
+
+
+def test_a_dialog_is_postponed_in_swedish_time_then_cancelled_through_the_pages(
+    planned_web: FastAPI,
+) -> None:
+    app = _core(planned_web)
+    row = _dialog(app, "vastra-skolan")
+    secretary = logged_in(planned_web, SECRETARY)
+    url = f"/sekreterare/dialog/{row.id}"
+    page = secretary.get(url).text
+    assert f'action="{url}/flytta"' in page
+    assert f'action="{url}/installa"' in page
+    assert f'action="{url}/genomford"' not in page  # planned: not to be held yet
+
+    before = dialog_detail(app, row.id)
+    new_day = (row.starts_at + timedelta(days=7)).date()  # the same weekday, a week on
+    move: dict[str, str | list[str]] = {
+        "csrf_token": csrf_of(secretary),
+        "version": str(before.dialog.version),
+        "new_day": new_day.isoformat(),
+        "new_time": "10.30",
+        "reason": "Krock med APT",
+        "confirm": "ja",
+    }
+    for wrong, field, said in (
+        ({"new_time": "10:75"}, "Nytt klockslag", "is not a time of day"),
+        ({"new_day": "2027-03-28", "new_time": "02:30"}, "Nytt klockslag", "does not exist"),
+        ({"new_day": "2026-10-04"}, "Ny tid", "is not a working day"),
+        ({"new_day": ""}, "Ny dag", "the new day is required"),
+        ({"reason": ""}, "Anledning", "a reason is required"),
+    ):
+        answer = secretary.post(f"{url}/flytta", data={**move, **wrong})
+        assert answer.status_code == 422, answer.text
+        assert f"Felaktig uppgift: {field}" in answer.text
+        assert said in answer.text
+        assert f'href="{url}"' in answer.text  # back to the form
+    refused = logged_in(planned_web, RECTOR).post(f"{url}/flytta", data=move)
+    assert refused.status_code == 403
+    assert "postpone&#39; needs one of the roles area_head, secretary" in refused.text
+    assert dialog_detail(app, row.id) == before
+
+    location = _post(secretary, f"{url}/flytta", move)
+    moved = dialog_detail(app, row.id)
+    assert moved.dialog.starts_at == datetime.combine(new_day, time(10, 30), tzinfo=STOCKHOLM)
+    shown = secretary.get(location).text
+    assert f"Dialogen är flyttad till {sv_datetime(moved.dialog.starts_at)}." in shown
+    assert re.search(r'<tr class="newest">.*?Flytta.*?Krock med APT', shown, re.S)
+
+    cancel: dict[str, str | list[str]] = {
+        "csrf_token": csrf_of(secretary),
+        "version": str(before.dialog.version),
+    }
+    stale = secretary.post(
+        f"{url}/installa", data={**cancel, "reason": "Sammanslagning", "confirm": "ja"}
+    )
+    assert stale.status_code == 409  # drawn before the move
+    assert dialog_detail(app, row.id) == moved
+    cancel["version"] = str(moved.dialog.version)
+    location = _post(
+        secretary, f"{url}/installa", {**cancel, "reason": "Enheten slås samman", "confirm": "ja"}
+    )
+    assert dialog_detail(app, row.id).dialog.state == "cancelled"
+    shown = secretary.get(location).text
+    assert "Dialogen är inställd." in shown
+    assert re.search(r'<tr class="newest">.*?Ställ in.*?Enheten slås samman', shown, re.S)
+    for form in ("flytta", "installa", "genomford", "avsluta"):
+        assert f'action="{url}/{form}"' not in shown
+    assert f'href="{url}"' not in secretary.get("/sekreterare").text
+
 
 def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
     planned_web: FastAPI, clock: FixedClock
@@ -198,7 +277,8 @@ def test_without_the_confirmation_nothing_is_changed(
         f"/sekreterare/dialog/{dialog_id}/genomford",
         data=_hold_form(csrf_of(secretary), before.dialog.version, confirm=False),
     )
-    assert answer.status_code == 400
+    assert answer.status_code == 422
+    assert "Felaktig uppgift: Bekräftelse" in answer.text
     assert "tick the box to confirm" in answer.text
     assert dialog_detail(app, dialog_id) == before
 
@@ -293,7 +373,7 @@ def test_the_secretary_carries_a_meeting_action_to_the_next_meeting(
     missing = secretary.post(
         f"/sekreterare/overenskommelse/{action}/flytta", data={"csrf_token": csrf}
     )
-    assert missing.status_code == 400
+    assert missing.status_code == 422
     assert meeting_detail(app, second).actions == []
     location = _post(
         secretary,

@@ -1,88 +1,57 @@
-"""The secretary's pages: the dialogs and meetings they keep, holding, closing, carrying.
+"""The secretary's pages: the desk, and a dialog's forms (held, closed, moved, cancelled).
 
 Every form calls the same service as the CLI command of the same name (``dialog hold``,
-``dialog close``, ``dialog agreement-done``, ``dialog agreement-carry``, ``meetings
-carry``), so the services decide who may do what: a form posted by someone who does not
-run the dialog gets the service's 403. What cannot be undone needs the confirmation box
-ticked (400 without it, nothing changed); after it the page names the audit row it made.
+``dialog close``, ``dialog postpone``, ``dialog cancel``, ``dialog agreement-done``,
+``dialog agreement-carry``, ``meetings carry``); the meeting's forms live in
+:mod:`styrhjul.web.pages.secretary_meetings`. Which forms a page offers comes from the
+workflow (the triggers of the current state, for a role the caller holds:
+``web_secretary.kept_instance``), and the services decide: a form posted by someone who
+does not keep the dialog gets a 403, a stale one (its ``version``) a 409. What cannot be
+undone needs the confirmation box ticked; bad input answers the 422 page naming the field
+(:mod:`styrhjul.web.pages.secretary_forms`), nothing changed. After an action the page
+names the audit row it made.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from styrhjul.errors import InputError
 from styrhjul.services.checklist import complete_agreement
-from styrhjul.services.context import App
-from styrhjul.services.dialogs import AgreementInput, carry_agreement_on, close, hold
-from styrhjul.services.meeting_minutes import carry_action
-from styrhjul.services.meeting_views import meeting_detail
-from styrhjul.services.views import dialog_detail, instance_detail
+from styrhjul.services.dialogs import AgreementInput, cancel, close, hold, postpone
+from styrhjul.services.views import dialog_detail
 from styrhjul.services.web_secretary import (
     RECENT,
-    Kept,
+    carry_on,
     desk_of,
     dialog_agreements,
     instance_of_agreement,
     kept_instance,
-    last_audit,
     participants_of,
-    trigger_titles,
+    require_may,
+)
+from styrhjul.web.pages import secretary_meetings
+from styrhjul.web.pages.secretary_forms import (
+    FormRoute,
+    confirmed,
+    day,
+    done,
+    kept_page,
+    moment,
+    one,
+    required,
+    version,
 )
 from styrhjul.web.render import page, sv_datetime
 from styrhjul.web.security import Caller, caller, core, form_lists
 
-router = APIRouter()
+router = APIRouter(route_class=FormRoute)
 Me = Annotated[Caller, Depends(caller)]
 ACTION_ROWS = 3
 """Empty rows for agreed actions in the "held" form."""
-PATHS = {"dialog": "/sekreterare/dialog", "meeting": "/sekreterare/mote"}
-
-
-def _one(fields: dict[str, list[str]], name: str) -> str:
-    return (fields.get(name) or [""])[0].strip()
-
-
-def _confirmed(fields: dict[str, list[str]], what: str) -> None:
-    if _one(fields, "confirm") != "ja":
-        raise InputError(
-            f"{what}: tick the box to confirm (it cannot be undone); nothing was changed",
-            key="confirm",
-        )
-
-
-def _version(fields: dict[str, list[str]]) -> int | None:
-    sent = _one(fields, "version")
-    if not sent:
-        return None
-    if not sent.isdigit():
-        raise InputError(f"version {sent!r} is not a number", key="version")
-    return int(sent)
-
-
-def _day(text: str, key: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a date (YYYY-MM-DD)", key=key) from None
-
-
-def _done(app: App, kind: str, instance_id: int, message: str) -> RedirectResponse:
-    """Back to the page with a flash naming the audit row the action wrote."""
-    row = last_audit(instance_detail(app, instance_id).history)
-    if row is not None:
-        titles = trigger_titles(app, instance_id)
-        message += (
-            f" Historiken: {sv_datetime(row.at, app.clock.tz)}"
-            f" {titles.get(row.trigger, row.trigger)} av {row.actor}."
-        )
-    target = f"{PATHS[kind]}/{instance_id}?klart={quote(message)}#historik"
-    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/sekreterare", response_class=HTMLResponse, include_in_schema=False)
@@ -95,24 +64,11 @@ def secretary_desk(request: Request, me: Me) -> HTMLResponse:
     )
 
 
-def _kept_page(request: Request, template: str, found: Kept, **context: Any) -> HTMLResponse:
-    """A dialog's or meeting's page: its forms if the caller runs it, its named trail."""
-    return page(
-        request,
-        template,
-        may_run=found.may_run,
-        triggers=found.triggers,
-        states=found.states,
-        today=core(request).clock.today(),
-        **context,
-    )
-
-
 @router.get("/sekreterare/dialog/{dialog_id}", response_class=HTMLResponse, include_in_schema=False)
 def secretary_dialog(request: Request, dialog_id: int, me: Me) -> HTMLResponse:
     app = core(request)
     found = kept_instance(app, me.viewer, dialog_id)
-    return _kept_page(
+    return kept_page(
         request,
         "secretary/dialog.html",
         found,
@@ -125,8 +81,9 @@ def secretary_dialog(request: Request, dialog_id: int, me: Me) -> HTMLResponse:
 
 @router.post("/sekreterare/dialog/{dialog_id}/genomford", include_in_schema=False)
 async def secretary_hold(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+    require_may(core(request), me.viewer, "dialog", dialog_id, "hold")
     fields = await form_lists(request)
-    _confirmed(fields, f"dialog {dialog_id}: record as held")
+    confirmed(fields, f"dialog {dialog_id}: record as held")
     texts, owners, dues = (fields.get(k, []) for k in ("action_text", "action_owner", "action_due"))
     items = []
     for i, (text, owner, due) in enumerate(zip(texts, owners, dues, strict=False), start=1):
@@ -136,44 +93,45 @@ async def secretary_hold(request: Request, dialog_id: int, me: Me) -> RedirectRe
             raise InputError(
                 f"agreed action {i} needs what, an owner and a due date", key=f"action[{i}]"
             )
-        items.append(AgreementInput(text.strip(), owner, _day(due.strip(), f"action[{i}].due")))
+        items.append(AgreementInput(text.strip(), owner, day(due.strip(), f"action[{i}].due")))
     app = core(request)
     hold(
         app,
         dialog_id,
         actor=me.email,
-        minutes=_one(fields, "minutes"),
+        minutes=one(fields, "minutes"),
         agreements=items,
-        expected_version=_version(fields),
+        expected_version=version(fields),
     )
-    return _done(
+    return done(
         app, "dialog", dialog_id, f"Dialogen är registrerad som genomförd ({len(items)} åtgärder)."
     )
 
 
 @router.post("/sekreterare/dialog/{dialog_id}/avsluta", include_in_schema=False)
 async def secretary_close(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+    require_may(core(request), me.viewer, "dialog", dialog_id, "close")
     fields = await form_lists(request)
-    _confirmed(fields, f"dialog {dialog_id}: close")
+    confirmed(fields, f"dialog {dialog_id}: close")
     app = core(request)
     close(
         app,
         dialog_id,
         actor=me.email,
-        reason=_one(fields, "reason"),
-        expected_version=_version(fields),
+        reason=one(fields, "reason"),
+        expected_version=version(fields),
     )
-    return _done(app, "dialog", dialog_id, "Uppföljningen är avslutad.")
+    return done(app, "dialog", dialog_id, "Uppföljningen är avslutad.")
 
 
 @router.post("/sekreterare/overenskommelse/{agreement_id}/klar", include_in_schema=False)
 async def secretary_agreement_done(request: Request, agreement_id: int, me: Me) -> RedirectResponse:
     fields = await form_lists(request)
-    _confirmed(fields, f"agreement {agreement_id}: mark done")
+    confirmed(fields, f"agreement {agreement_id}: mark done")
     app = core(request)
     kind, instance_id = instance_of_agreement(app, agreement_id)
     complete_agreement(app, agreement_id, actor=me.email)
-    return _done(app, kind, instance_id, "Överenskommelsen är markerad som klar.")
+    return done(app, kind, instance_id, "Överenskommelsen är markerad som klar.")
 
 
 @router.post("/sekreterare/overenskommelse/{agreement_id}/flytta", include_in_schema=False)
@@ -181,31 +139,59 @@ async def secretary_agreement_carry(
     request: Request, agreement_id: int, me: Me
 ) -> RedirectResponse:
     fields = await form_lists(request)
-    _confirmed(fields, f"agreement {agreement_id}: carry on")
+    confirmed(fields, f"agreement {agreement_id}: carry on")
     app = core(request)
-    kind, instance_id = instance_of_agreement(app, agreement_id)
-    due = _one(fields, "due")
-    due_on = _day(due, "due") if due else None
-    if kind == "meeting":
-        to = _one(fields, "to")
-        if to and not to.isdigit():
-            raise InputError(f"meeting {to!r} is not a number", key="to")
-        carried = carry_action(
-            app, agreement_id, actor=me.email, to_meeting=int(to) if to else None, due_on=due_on
-        )
-        message = f"Åtgärden är förd till möte {carried.to_meeting}."
+    due = one(fields, "due")
+    due_on = day(due, "due") if due else None
+    to = one(fields, "to")
+    if to and not to.isdigit():
+        raise InputError(f"meeting {to!r} is not a number", key="to")
+    carried = carry_on(
+        app, agreement_id, actor=me.email, due_on=due_on, to_meeting=int(to) if to else None
+    )
+    if carried.kind == "meeting":
+        message = f"Åtgärden är förd till möte {carried.to_instance}."
         # an action carried here from an earlier meeting: show this meeting's trail
-        return _done(app, kind, carried.to_meeting if to else instance_id, message)
-    copy = carry_agreement_on(app, agreement_id, actor=me.email, due_on=due_on)
-    return _done(
-        app, kind, instance_id, f"Överenskommelsen är förd till nästa dialog ({copy.instance_id})."
+        shown = carried.to_instance if to else carried.from_instance
+        return done(app, carried.kind, shown, message)
+    return done(
+        app,
+        carried.kind,
+        carried.from_instance,
+        f"Överenskommelsen är förd till nästa dialog ({carried.to_instance}).",
     )
 
 
-@router.get("/sekreterare/mote/{meeting_id}", response_class=HTMLResponse, include_in_schema=False)
-def secretary_meeting(request: Request, meeting_id: int, me: Me) -> HTMLResponse:
+@router.post("/sekreterare/dialog/{dialog_id}/flytta", include_in_schema=False)
+async def secretary_postpone(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
     app = core(request)
-    found = kept_instance(app, me.viewer, meeting_id)
-    return _kept_page(
-        request, "secretary/meeting.html", found, detail=meeting_detail(app, meeting_id)
+    require_may(app, me.viewer, "dialog", dialog_id, "postpone")
+    fields = await form_lists(request)
+    starts_at = moment(fields, app.clock.tz)
+    reason = required(fields, "reason", "a reason")
+    confirmed(fields, f"dialog {dialog_id}: postpone")
+    moved = postpone(
+        app,
+        dialog_id,
+        actor=me.email,
+        starts_at=starts_at,
+        reason=reason,
+        expected_version=version(fields),
     )
+    assert moved.starts_at is not None  # a dialog is planned with its time
+    when = sv_datetime(moved.starts_at, app.clock.tz)
+    return done(app, "dialog", dialog_id, f"Dialogen är flyttad till {when}.")
+
+
+@router.post("/sekreterare/dialog/{dialog_id}/installa", include_in_schema=False)
+async def secretary_cancel(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+    app = core(request)
+    require_may(app, me.viewer, "dialog", dialog_id, "cancel")
+    fields = await form_lists(request)
+    reason = required(fields, "reason", "a reason")
+    confirmed(fields, f"dialog {dialog_id}: cancel")
+    cancel(app, dialog_id, actor=me.email, reason=reason, expected_version=version(fields))
+    return done(app, "dialog", dialog_id, "Dialogen är inställd.")
+
+
+router.include_router(secretary_meetings.router)
