@@ -116,7 +116,7 @@ def test_the_start_page_counts_accounts_people_and_workflows(web: FastAPI) -> No
     assert 'href="/admin"' in home.text
     page = client.get("/admin")
     assert page.status_code == 200
-    assert f"{len(ROLES)} konton, varav 1 administratörer" in page.text
+    assert f"{len(ROLES)} konton, varav 1 administratör." in page.text
     assert "68 personer i organisationen" in page.text
     assert "11 arbetsflöden" in page.text
 
@@ -507,3 +507,35 @@ def test_a_new_version_is_compared_then_installed_on_confirmation(
     again = client.post("/admin/arbetsfloden/installera", data={**form, "confirm": "ja"})
     assert again.status_code == 400
     assert "already has version 2" in again.text
+
+
+def test_an_install_that_cannot_write_the_file_stores_nothing(
+    workflow_web: FastAPI, folder: Path
+) -> None:
+    """A definitions folder the web app cannot write (here: gone) refuses, and rolls back."""
+    app = _core(workflow_web)
+    client = logged_in(workflow_web, ADMIN)
+    new = (
+        (folder / "team_dialog.toml")
+        .read_text(encoding="utf-8")
+        .replace("version = 1", "version = 2", 1)
+    )
+    html = _upload(client, "/admin/arbetsfloden", "team_dialog.toml", new).text
+    shutil.rmtree(folder)
+    form = {
+        "csrf_token": csrf_of(client),
+        "name": _hidden(html, "name"),
+        "text": _hidden(html, "text"),
+        "digest": _hidden(html, "digest"),
+        "confirm": "ja",
+    }
+    answer = client.post("/admin/arbetsfloden/installera", data=form)
+    assert answer.status_code == 400
+    assert "cannot write the definition" in answer.text
+    assert app.machine("team_dialog").definition.version == 1
+    with app.db.session() as session:
+        versions = session.scalars(
+            select(WorkflowSource.version).where(WorkflowSource.name == "team_dialog")
+        ).all()
+        assert versions == [1]
+        assert not session.scalars(select(AuditEvent).where(AuditEvent.entity == "workflow")).all()

@@ -75,6 +75,23 @@ TRIGGER_NAMES = {
     "grant_admin": "Blev administratör",
     "revoke_admin": "Administratörsrätten togs bort",
 }
+KIND_NAMES = {
+    "dialog": "dialog",
+    "process": "process",
+    "meeting": "möte",
+    "assignment": "VP-uppdrag",
+}
+SECTION_NAMES = {
+    "workflow": "Arbetsflöde",
+    "state": "Tillstånd",
+    "transition": "Övergång",
+    "timing": "Tidsgränser",
+    "step": "Steg",
+    "schedule": "Schema",
+    "round": "Omgång",
+    "recurring": "Återkommande",
+}
+"""The Swedish name of each part of a definition file, as the diff names it."""
 CHANGE_WHAT = {"unit": "Enhet", "cycle": "Dialogcykel", "person": "Person", "role": "Roll"}
 CHANGE_ACTION = {"add": "Läggs till", "update": "Ändras"}
 MAX_TEXT = 1_000_000
@@ -266,7 +283,12 @@ async def people_import_apply(request: Request, me: Admin) -> RedirectResponse:
 
 @router.get("/arbetsfloden", response_class=HTMLResponse, include_in_schema=False)
 def workflows_page(request: Request, me: Admin) -> HTMLResponse:
-    return page(request, "admin/workflows.html", workflows=list_workflows(core(request)))
+    return page(
+        request,
+        "admin/workflows.html",
+        workflows=list_workflows(core(request)),
+        kind_names=KIND_NAMES,
+    )
 
 
 @router.get("/arbetsfloden/{name}", response_class=HTMLResponse, include_in_schema=False)
@@ -276,7 +298,14 @@ def workflow_page(
     app = core(request)
     shown, text = definition_text(app, name, version)
     [listing] = [w for w in list_workflows(app) if w.name == name]
-    return page(request, "admin/workflow.html", listing=listing, shown=shown, text=text)
+    return page(
+        request,
+        "admin/workflow.html",
+        listing=listing,
+        shown=shown,
+        text=text,
+        kind_names=KIND_NAMES,
+    )
 
 
 @router.post("/arbetsfloden", response_class=HTMLResponse, include_in_schema=False)
@@ -289,6 +318,7 @@ async def workflow_check(request: Request, me: Admin) -> HTMLResponse:
         status_code=200 if check.ok else 400,
         check=check,
         text=text,
+        section_names=SECTION_NAMES,
     )
 
 
