@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -47,6 +48,8 @@ WORKLOADS = (
 """Every workload, in the order they run and appear in the table (``bench/<name>.py``)."""
 LIBRARIES = ("sqlalchemy", "transitions", "icalendar", "SpiffWorkflow", "fastapi")
 BUDGET_S = 600.0
+GRACE_S = 30.0
+"""How long a workload over the budget has to stop its servers after Ctrl-C."""
 SUBJECT_ORDER = ("styrhjul", "floor", "peer")
 
 
@@ -78,13 +81,18 @@ def run_workload(name: str, *, bench: Path, results: Path, quick: bool, timeout:
     out.unlink(missing_ok=True)
     command = [sys.executable, str(script), "--out", str(out), *(["--quick"] if quick else [])]
     began = time.perf_counter()
+    process = subprocess.Popen(command)
     try:
-        finished = subprocess.run(command, check=False, timeout=max(timeout, 1.0))
+        code = process.wait(timeout=max(timeout, 1.0))
     except subprocess.TimeoutExpired:
+        stop(process)
         return Outcome(name, f"timed out after {timeout:.0f} s", time.perf_counter() - began)
+    except BaseException:  # Ctrl-C: the workload gets it too, and may clean up first
+        stop(process)
+        raise
     wall = time.perf_counter() - began
-    if finished.returncode != 0:
-        return Outcome(name, f"failed (exit {finished.returncode})", wall)
+    if code != 0:
+        return Outcome(name, f"failed (exit {code})", wall)
     try:
         found = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -94,6 +102,18 @@ def run_workload(name: str, *, bench: Path, results: Path, quick: bool, timeout:
     ):
         return Outcome(name, f"bad output: {out} is not in bench/harness.py's format", wall)
     return Outcome(name, "ok", wall, found)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a workload as Ctrl-C would, so its servers and temporary files go with it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def machine() -> dict[str, Any]:

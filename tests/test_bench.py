@@ -159,6 +159,26 @@ def test_run_reports_missing_and_failing_workloads_and_goes_on(tmp_path: Path) -
     assert "| daemon_tick | missing |" in (results / "results.md").read_text(encoding="utf-8")
 
 
+def test_run_interrupts_a_workload_over_the_budget_and_lets_it_clean_up(tmp_path: Path) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    cleaned = tmp_path / "cleaned"
+    (bench / "memory.py").write_text(
+        "import time\n"
+        "try:\n"
+        "    time.sleep(120)\n"
+        "finally:\n"
+        f"    open({str(cleaned)!r}, 'w').close()\n",
+        encoding="utf-8",
+    )
+    results = tmp_path / "results"
+    argv = ["--only", "memory", "--budget", "2", "--results", str(results)]
+    assert bench_run().main(argv, bench=bench) == 1
+    report = json.loads((results / "results.json").read_text(encoding="utf-8"))
+    assert report["workloads"][0]["status"] == "timed out after 2 s"
+    assert cleaned.exists()  # it got Ctrl-C, not SIGKILL: its finally ran
+
+
 def test_run_refuses_an_unknown_workload(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
