@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, and_, false, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
+from styrhjul.calendar import WorkingCalendar
 from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import InputError
 from styrhjul.services.access import Viewer
@@ -40,9 +42,17 @@ def live_instances(app: App) -> ColumnElement[bool]:
     for machine in app.machines.values():
         definition = machine.definition
         finals.setdefault(definition.name, set()).update(definition.final_states)
+    return _not_ended(
+        tuple((name, tuple(sorted(states))) for name, states in sorted(finals.items()))
+    )
+
+
+@lru_cache(maxsize=32)
+def _not_ended(finals: tuple[tuple[str, tuple[str, ...]], ...]) -> ColumnElement[bool]:
+    """The condition for these final states, built once (a few dozen terms cost milliseconds)."""
     ended = [
-        and_(Instance.workflow == name, Instance.state.in_(sorted(states)))
-        for name, states in sorted(finals.items())
+        and_(Instance.workflow == name, Instance.state.in_(states))
+        for name, states in finals
         if states
     ]
     return not_(or_(false(), *ended))
@@ -147,6 +157,40 @@ def steps_query(app: App) -> Select[*tuple[Any, ...]]:
     )
 
 
+@lru_cache(maxsize=64)
+def _working_days_through(calendar: WorkingCalendar, year: int) -> tuple[int, ...]:
+    """Working days of ``year`` from 1 January through each day (index: day of year - 1).
+
+    Cached per calendar and year, so that days overdue cost a subtraction whatever how
+    long ago a step fell due (walking the days took milliseconds a step for old ones).
+    """
+    counts = []
+    found = 0
+    day = date(year, 1, 1)
+    while day.year == year:
+        found += calendar.is_working_day(day)
+        counts.append(found)
+        day += timedelta(days=1)
+    return tuple(counts)
+
+
+def working_days_after(calendar: WorkingCalendar, day: date, today: date) -> int:
+    """The working days ``d`` with ``day < d <= today`` (0 when ``day`` is not before today)."""
+    if day >= today:
+        return 0
+    first = _working_days_through(calendar, day.year)
+    last = _working_days_through(calendar, today.year)
+    if day.year == today.year:
+        return last[today.timetuple().tm_yday - 1] - first[day.timetuple().tm_yday - 1]
+    between = sum(_working_days_through(calendar, y)[-1] for y in range(day.year + 1, today.year))
+    return (
+        first[-1]
+        - first[day.timetuple().tm_yday - 1]
+        + between
+        + last[today.timetuple().tm_yday - 1]
+    )
+
+
 def shape_rows(app: App, session: Session, rows: Iterable[Row[*tuple[Any, ...]]]) -> list[StepRow]:
     """Shape the query's rows; days overdue and places are worked out once per date and unit."""
     rows = list(rows)
@@ -166,7 +210,7 @@ def shape_rows(app: App, session: Session, rows: Iterable[Row[*tuple[Any, ...]]]
         if done_at is None and due_at <= now:
             day = due.date()
             if day not in days:
-                days[day] = max(app.calendar.working_days_between(day, today), 0)
+                days[day] = working_days_after(app.calendar, day, today)
             overdue = days[day]
         unit_code, unit_name, area, area_name = place[unit_id]
         result.append(
@@ -234,6 +278,25 @@ class OverdueFilter:
         return bool(self.level or self.area or self.unit or self.assignee or self.min_days)
 
 
+def _check(app: App, filters: OverdueFilter) -> None:
+    """Refuse a filter no listing can apply, naming it (InputError)."""
+    if not 0 <= filters.min_days <= MAX_MIN_DAYS:
+        raise InputError(
+            f"min_days is {filters.min_days}; it must be from 0 to {MAX_MIN_DAYS}", key="min_days"
+        )
+    if filters.level is not None and filters.level not in levels(app):
+        raise InputError(
+            f"unknown level {filters.level!r}; levels are: {', '.join(levels(app))}", key="level"
+        )
+    for key, text in (
+        ("area", filters.area),
+        ("unit", filters.unit),
+        ("assignee", filters.assignee),
+    ):
+        if text is not None and any(ord(c) < 0x20 or c == "\x7f" for c in text):
+            raise InputError(f"{text!r} holds a control character", key=key)
+
+
 def overdue_query(
     app: App, session: Session, filters: OverdueFilter, viewer: Viewer | None = None
 ) -> Select[*tuple[Any, ...]]:
@@ -244,14 +307,7 @@ def overdue_query(
     or unreadable code is an :class:`InputError` naming the filter. Without one, an
     unknown code is :class:`NotFound` (the CLI and the digest read everything).
     """
-    if not 0 <= filters.min_days <= MAX_MIN_DAYS:
-        raise InputError(
-            f"min_days is {filters.min_days}; it must be from 0 to {MAX_MIN_DAYS}", key="min_days"
-        )
-    if filters.level is not None and filters.level not in levels(app):
-        raise InputError(
-            f"unknown level {filters.level!r}; levels are: {', '.join(levels(app))}", key="level"
-        )
+    _check(app, filters)
     # done_at IS NULL as written here is what lets the planner use the partial index
     query = steps_query(app).where(
         ChecklistItem.done_at.is_(None), ChecklistItem.due_at <= app.clock.now()

@@ -10,20 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.engine.interfaces import DBAPICursor
 
+from styrhjul.calendar import WorkingCalendar
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.errors import InputError, NotFound
 from styrhjul.services.access import viewer_for
 from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
 from styrhjul.services.org import person_by_email
-from styrhjul.services.overdue import OverdueFilter, StepRow, overdue_query, overdue_steps
+from styrhjul.services.overdue import (
+    OverdueFilter,
+    StepRow,
+    overdue_query,
+    overdue_steps,
+    working_days_after,
+)
 from styrhjul.services.overdue_pages import (
     LAST,
     Cursor,
@@ -241,3 +248,13 @@ def test_a_page_is_read_through_the_partial_index_of_open_steps(late_app: App) -
         assert "ix_checklist_item_overdue" in plan, plan
         if late_app.db.engine.dialect.name == "sqlite":
             assert "TEMP B-TREE" not in plan, plan  # the index gives the order: no sort
+
+
+def test_days_overdue_by_prefix_counts_equal_the_calendar_s_walk() -> None:
+    calendar = WorkingCalendar({date(2026, 11, 2): "Höstlov", date(2025, 12, 31): "Stängt"})
+    start = date(2024, 12, 20)
+    days = [start + timedelta(days=n) for n in range(0, 800, 3)]
+    for day in days:
+        for today in (date(2024, 12, 31), date(2025, 1, 1), date(2026, 11, 3), date(2027, 2, 1)):
+            expected = max(calendar.working_days_between(day, today), 0)
+            assert working_days_after(calendar, day, today) == expected, (day, today)
