@@ -114,6 +114,8 @@ def test_a_meeting_from_agenda_to_close_through_the_pages(
     )
     bad = {**minutes, "action_due": ["30/9", ""]}
     _invalid(secretary, f"{url}/genomfort", bad, "Åtgärd 1", "is not a date")
+    no_owner = {**minutes, "action_owner": ["", PC]}  # "Välj ansvarig" left as it was
+    _invalid(secretary, f"{url}/genomfort", no_owner, "Åtgärd 1", "needs what, an owner")
     assert meeting_detail(app, meeting) == detail
     shown = _ok(
         secretary, f"{url}/genomfort", minutes, "1 frånvarande, 1 åtgärder. 1 punkter tas upp"
