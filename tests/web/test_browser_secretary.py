@@ -1,5 +1,8 @@
-"""The secretary's main paths in Debian's chromium (a dialog held and closed, a meeting moved),
-and a rektor refused another unit's dialog."""
+"""The secretary's main paths in Debian's chromium, and a rektor refused another unit's dialog.
+
+A dialog recorded as held and closed; a meeting moved through the confirmation, its new
+time typed the Swedish way in a browser whose own date format is American.
+"""
 
 from __future__ import annotations
 
