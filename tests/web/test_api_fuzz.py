@@ -5,8 +5,12 @@ admin routers add) gets generated requests, valid ones and, fewer, invalid ones,
 the real app (ASGI, in process) on a planned round, with the bearer token of an
 administrator and of a rektor. Each answer must be no server error, have a status and a
 content type the schema documents and a body that matches its schema; an invalid request
-must be refused. Examples are few and derandomized, so a run is quick and repeatable;
-Hypothesis's example database is off, so nothing is written into the checkout.
+must be refused (checked with the administrator's token alone: validation comes before
+any check of rights). Examples are few and derandomized, so a run is quick and repeatable;
+Hypothesis's example database is off, so nothing is written into the checkout. SQLite
+only: on PostgreSQL the same run takes twice as long, more than the suite should spend on
+it; the request bodies refuse what PostgreSQL alone would choke on (NUL characters, ids
+beyond 32 bits), and ``test_api.py`` runs every route on both databases.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -31,8 +36,8 @@ from schemathesis.specs.openapi.checks import (
 from .webkit import PASSWORD, ROLES
 
 API = "/api/v1"
-EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 3}
-"""Examples per operation, token and mode: enough to reach every branch of the parsing."""
+EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 3}
+"""Examples per operation, token and mode: few, so that the test takes about a minute."""
 CONFORMANCE = [
     not_a_server_error,
     status_code_conformance,
@@ -67,18 +72,21 @@ def _fuzz(strategy: Any, mode: GenerationMode, send: Callable[[Any], None]) -> N
     run()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_no_request_to_the_api_is_a_server_error(planned_web: FastAPI) -> None:
     schema = schemathesis.openapi.from_asgi(f"{API}/openapi.json", planned_web)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 27
-    tokens = [_token(planned_web, ROLES[who]) for who in ("admin", "rektor")]
+    admin, rektor = (_token(planned_web, ROLES[who]) for who in ("admin", "rektor"))
+    # invalid requests are refused before anyone's rights are looked at: one token is enough
+    tokens = {GenerationMode.POSITIVE: [admin, rektor], GenerationMode.NEGATIVE: [admin]}
     # logging out ends the token it is sent with: that operation gets one of its own
     throwaway = _token(planned_web, ROLES["rektor"])
     statuses: Counter[int] = Counter()
     for operation in operations:
         ends_session = operation.method.upper() == "DELETE" and operation.path == f"{API}/session"
         for mode in EXAMPLES:
-            for token in tokens:
+            for token in tokens[mode]:
                 bearer = throwaway if ends_session else token
 
                 def send(case: Any, bearer: str = bearer, mode: GenerationMode = mode) -> None:
