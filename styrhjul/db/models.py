@@ -239,11 +239,12 @@ class ChecklistItem(Base):
         UniqueConstraint("instance_id", "key", name="instance_key"),
         CheckConstraint("escalation_level >= 0", name="escalation_level"),
         # Open steps only (done_at IS NULL), the done ones, most of the table, left out:
-        # by due instant and id, the overdue listing's keyset order (and the due notices);
-        # by reminder and escalation instant, the daemon's other notices. An index that led
-        # with done_at made SQLite take "done_at IS NULL" for a selective equality and sort
-        # every open step for the listing's first page.
-        Index("ix_checklist_item_overdue", "due_at", "id", **_OPEN),
+        # by due instant and id, the overdue listing's keyset order (and the due notices),
+        # with the instance id so that the join to the instance (is it live?) and the count
+        # read no table row; by reminder and escalation instant, the daemon's other notices.
+        # An index that led with done_at made SQLite take "done_at IS NULL" for a selective
+        # equality and sort every open step for the listing's first page.
+        Index("ix_checklist_item_overdue", "due_at", "id", "instance_id", **_OPEN),
         Index("ix_checklist_item_open_remind", "remind_at", **_OPEN),
         Index("ix_checklist_item_open_escalate", "escalate_at", **_OPEN),
     )

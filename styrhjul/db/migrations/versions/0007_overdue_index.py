@@ -1,9 +1,10 @@
 """Partial indexes of open steps, for the overdue listing's pages and the due notices.
 
-``ix_checklist_item_overdue`` indexes ``(due_at, id) WHERE done_at IS NULL``: the
-overdue listing reads its pages by that key (most overdue first, the id breaking ties)
-and stops after one page, and the daemon's overdue notices find open steps past due
-with it. It replaces ``ix_checklist_item_open_due`` on ``(done_at, due_at)``. The
+``ix_checklist_item_overdue`` indexes ``(due_at, id, instance_id) WHERE done_at IS
+NULL``: the overdue listing reads its pages by ``(due_at, id)`` (most overdue first, the
+id breaking ties) and stops after one page; the instance id lets the join to the
+instance (is it live?) and the capped count skip the table rows. The daemon's overdue
+notices find open steps past due with it too. It replaces ``ix_checklist_item_open_due`` on ``(done_at, due_at)``. The
 reminder and escalation indexes become partial in the same way (``remind_at`` and
 ``escalate_at`` of open steps): indexes that led with ``done_at`` held every done step,
 most of the table, and SQLite took ``done_at IS NULL`` on them for a selective equality,
@@ -35,7 +36,9 @@ def upgrade() -> None:
         batch_op.drop_index("ix_checklist_item_open_due")
         batch_op.drop_index("ix_checklist_item_open_remind")
         batch_op.drop_index("ix_checklist_item_open_escalate")
-        batch_op.create_index("ix_checklist_item_overdue", ["due_at", "id"], unique=False, **OPEN)
+        batch_op.create_index(
+            "ix_checklist_item_overdue", ["due_at", "id", "instance_id"], unique=False, **OPEN
+        )
         batch_op.create_index("ix_checklist_item_open_remind", ["remind_at"], unique=False, **OPEN)
         batch_op.create_index(
             "ix_checklist_item_open_escalate", ["escalate_at"], unique=False, **OPEN
