@@ -236,3 +236,19 @@ def test_memory_quick_run_writes_its_results(
     # the plan inserted with Core is complete: the daemon's daily plan changed nothing
     assert '"changes": 0' in notes["daemon_plan_job"]
     assert notes["steps"] > notes["template_steps"]
+
+
+def test_overdue_view_quick_run_writes_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, http = quick_run("overdue_view.py", tmp_path, monkeypatch)
+    for result in (service, http):
+        check_result(result, "overdue_view", "requests", ("styrhjul", "floor"))
+        assert all(f["per_item"] and f["samples"] == 30 for f in result["figures"])
+    assert (service["size"], http["size"]) == ("2,000 steps", "2,000 steps, HTTP")
+    notes = service["notes"]
+    assert notes["steps"] == 2000
+    assert 0 < notes["overdue_live"] < notes["steps"]
+    assert notes["open_in_ended"] > 0  # ended instances keep open steps, as in a real database
+    assert "ix_checklist_item_overdue" in notes["plan"]
+    assert set(notes["cpu_ms"]) == {"floor", "service", "http"}
