@@ -1,8 +1,9 @@
 """The HTML pages, one module per audience: who each page is for says where it lives.
 
 ``auth`` (login, logout, OIDC), ``home`` (the start page by role), ``director`` (overdue
-steps, the wheel, VP-uppdrag, the scorecard), ``secretary`` (dialogs and meetings kept:
-held, closed, carried), ``participant`` (coming dialogs and meetings, checklists,
+steps, the wheel, VP-uppdrag, the scorecard), ``secretary`` (the dialogs and meetings kept;
+a dialog held, closed, moved, cancelled, its agreements carried) and ``secretary_meetings``
+(a meeting from agenda to close), ``participant`` (coming dialogs and meetings, checklists,
 invites, the feed link), ``instances`` (an instance's timeline and state diagram),
 ``admin`` (accounts, workflows and people, for administrators).
 """
@@ -21,6 +22,7 @@ def routers() -> list[APIRouter]:
         instances,
         participant,
         secretary,
+        secretary_meetings,
     )
 
     return [
@@ -28,6 +30,7 @@ def routers() -> list[APIRouter]:
         home.router,
         director.router,
         secretary.router,
+        secretary_meetings.router,
         participant.router,
         instances.router,
         admin.router,

@@ -33,7 +33,6 @@ from styrhjul.services.web_secretary import (
     participants_of,
     require_may,
 )
-from styrhjul.web.pages import secretary_meetings
 from styrhjul.web.pages.secretary_forms import (
     FormRoute,
     confirmed,
@@ -192,6 +191,3 @@ async def secretary_cancel(request: Request, dialog_id: int, me: Me) -> Redirect
     confirmed(fields, f"dialog {dialog_id}: cancel")
     cancel(app, dialog_id, actor=me.email, reason=reason, expected_version=version(fields))
     return done(app, "dialog", dialog_id, "Dialogen är inställd.")
-
-
-router.include_router(secretary_meetings.router)
