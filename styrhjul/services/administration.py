@@ -42,7 +42,8 @@ MAX_PEOPLE = 500
 
 def upload_name(filename: str | None, default: str) -> str:
     """The base name of an uploaded file, as errors name it (never a client's folder)."""
-    name = PurePath((filename or "").replace("\\", "/")).name.strip()
+    name = PurePath((filename or "").replace("\\", "/")).name
+    name = "".join(c for c in name if c.isprintable()).strip()[:200]
     return name or default
 
 
@@ -52,14 +53,27 @@ def upload_text(name: str, data: bytes) -> str:
     Line ends are made LF because a browser sends a form's text back with CRLF: the text
     that was checked and the one confirmed must be the same.
     """
-    if not data:
-        raise InputError("the file is empty", file=name)
-    if len(data) > MAX_UPLOAD:
-        raise InputError(f"the file is larger than {MAX_UPLOAD} bytes", file=name)
     try:
-        return data.decode("utf-8").replace("\r\n", "\n")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", file=name) from None
+    return checked_text(name, text)
+
+
+def checked_text(name: str, text: str) -> str:
+    """``text`` with LF line ends, if not empty, not too large and free of NUL characters.
+
+    PostgreSQL stores no NUL character, so one is refused here, naming its line.
+    """
+    text = text.replace("\r\n", "\n")
+    if not text.strip():
+        raise InputError("the file is empty", file=name)
+    if len(text.encode("utf-8")) > MAX_UPLOAD:
+        raise InputError(f"the file is larger than {MAX_UPLOAD} bytes", file=name)
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError("a NUL character is not allowed in a text file", file=name, line=line)
+    return text
 
 
 # --- accounts --------------------------------------------------------------------------------

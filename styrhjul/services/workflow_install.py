@@ -31,7 +31,7 @@ from styrhjul.db.models import AuditEvent, WorkflowSource
 from styrhjul.engine.definition import load_definition
 from styrhjul.engine.diff import Change, diff_definitions
 from styrhjul.engine.machine import WorkflowMachine
-from styrhjul.errors import ConfigError, DefinitionError, InputError
+from styrhjul.errors import ConfigError, DefinitionError, InputError, NotFound
 from styrhjul.services.context import App
 from styrhjul.services.definitions import (
     VERSION_KEY,
@@ -62,10 +62,18 @@ def definitions_folder(app: App) -> Path:
 
 
 def definition_text(app: App, name: str, version: int | None = None) -> tuple[int, str]:
-    """(version, text) of workflow ``name``: the current one, or a stored ``version``."""
-    current = app.machine(name).definition
-    if version is None or version == current.version:
-        return current.version, current.source.text
+    """(version, text) of workflow ``name``: the current one, or a stored ``version``.
+
+    A workflow no longer on disk shows its latest stored version.
+    """
+    if name in app.machines:
+        current = app.machine(name).definition
+        if version is None or version == current.version:
+            return current.version, current.source.text
+    elif version is None:
+        version = _latest_stored(app, name)
+        if version is None:
+            raise NotFound("workflow", repr(name))
     return version, stored_definition(app, name, version).source.text
 
 

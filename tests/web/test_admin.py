@@ -539,3 +539,54 @@ def test_an_install_that_cannot_write_the_file_stores_nothing(
         ).all()
         assert versions == [1]
         assert not session.scalars(select(AuditEvent).where(AuditEvent.entity == "workflow")).all()
+
+
+def test_odd_uploads_and_ids_are_refused_with_a_4xx(web: FastAPI) -> None:
+    """What PostgreSQL cannot store or compare never reaches it: NUL, ids beyond 32 bits."""
+    client = logged_in(web, ADMIN)
+    assert client.get(f"/admin/konton/{2**40}").status_code == 422
+    assert client.get(f"/admin/arbetsfloden/team_dialog?version={2**40}").status_code == 422
+    nul = _upload(client, "/admin/personer/import", "org.toml", "valid_from = 2024-08-01\n\x00")
+    assert nul.status_code == 400
+    assert "org.toml:2: a NUL character is not allowed" in nul.text
+    empty = _upload(client, "/admin/arbetsfloden", "tom.toml", "  \n")
+    assert empty.status_code == 400
+    assert "tom.toml: the file is empty" in empty.text
+    latin = client.post(
+        "/admin/arbetsfloden",
+        data={"csrf_token": csrf_of(client)},
+        files={"fil": ("latin.toml", "å".encode("latin-1"), "application/toml")},
+    )
+    assert latin.status_code == 400
+    assert "latin.toml: not UTF-8 text (byte 0)" in latin.text
+    nothing = client.post("/admin/arbetsfloden", data={"csrf_token": csrf_of(client)})
+    assert nothing.status_code == 400
+    assert "fil: choose a file to upload" in nothing.text
+    confirm = client.post(
+        "/admin/personer/import/bekrafta",
+        data={"csrf_token": csrf_of(client), "confirm": "ja", "name": "o.toml", "text": "a\x00"},
+    )
+    assert confirm.status_code == 400
+    assert "NUL" in confirm.text
+
+
+def test_a_workflow_no_longer_on_disk_shows_its_latest_stored_version(
+    workflow_web: FastAPI, folder: Path
+) -> None:
+    app = _core(workflow_web)
+    with app.db.session() as session:
+        session.add(
+            WorkflowSource(
+                name="old_dialog",
+                version=3,
+                sha256="0" * 64,
+                text=(folder / "team_dialog.toml").read_text(encoding="utf-8"),
+                first_used_at=app.clock.now(),
+            )
+        )
+    client = logged_in(workflow_web, ADMIN)
+    assert "old_dialog" in client.get("/admin/arbetsfloden").text
+    page = client.get("/admin/arbetsfloden/old_dialog")
+    assert page.status_code == 200
+    assert "Definition, version 3" in page.text
+    assert "borttagen" in page.text

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
@@ -33,6 +33,7 @@ from styrhjul.services.administration import (
     account_views,
     apply_organisation,
     check_organisation,
+    checked_text,
     list_people,
     people_without_account,
     upload_name,
@@ -94,7 +95,9 @@ SECTION_NAMES = {
 """The Swedish name of each part of a definition file, as the diff names it."""
 CHANGE_WHAT = {"unit": "Enhet", "cycle": "Dialogcykel", "person": "Person", "role": "Roll"}
 CHANGE_ACTION = {"add": "Läggs till", "update": "Ändras"}
-MAX_TEXT = 1_000_000
+MAX_ID = 2**31 - 1
+"""The largest id of a 32-bit integer column: a larger one is a 422, not a database error."""
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _back(path: str, message: str) -> RedirectResponse:
@@ -120,14 +123,10 @@ async def _upload(request: Request, me: Caller, default: str) -> tuple[str, str]
 
 def _reviewed(fields: dict[str, str]) -> tuple[str, str, str]:
     """(name, text, digest) that a confirmation form carries back from the check page."""
-    text = fields.get("text", "")
-    if not text or len(text) > MAX_TEXT:
+    if not fields.get("text"):
         raise InputError("the checked file is missing; upload it again", key="text")
-    return (
-        upload_name(fields.get("name"), "fil.toml"),
-        text.replace("\r\n", "\n"),
-        fields.get("digest", ""),
-    )
+    name = upload_name(fields.get("name"), "fil.toml")
+    return name, checked_text(name, fields["text"]), fields.get("digest", "")
 
 
 # --- start page ------------------------------------------------------------------------------
@@ -184,7 +183,7 @@ async def account_create(request: Request, me: Admin) -> RedirectResponse:
 
 
 @router.get("/konton/{account_id}", response_class=HTMLResponse, include_in_schema=False)
-def account_page(request: Request, account_id: int, me: Admin) -> HTMLResponse:
+def account_page(request: Request, account_id: AccountId, me: Admin) -> HTMLResponse:
     app = core(request)
     email = account_email(app, account_id)
     [account] = [a for a in account_views(app) if a.id == account_id]
@@ -201,7 +200,7 @@ def account_page(request: Request, account_id: int, me: Admin) -> HTMLResponse:
 
 @router.post("/konton/{account_id}/{action}", include_in_schema=False)
 async def account_action(
-    request: Request, account_id: int, action: str, me: Admin
+    request: Request, account_id: AccountId, action: str, me: Admin
 ) -> RedirectResponse:
     fields = await form_of(request)
     app = core(request)
@@ -293,7 +292,10 @@ def workflows_page(request: Request, me: Admin) -> HTMLResponse:
 
 @router.get("/arbetsfloden/{name}", response_class=HTMLResponse, include_in_schema=False)
 def workflow_page(
-    request: Request, name: str, me: Admin, version: int | None = None
+    request: Request,
+    name: Annotated[str, Path(max_length=64)],
+    me: Admin,
+    version: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     app = core(request)
     shown, text = definition_text(app, name, version)
