@@ -36,7 +36,7 @@ from styrhjul.services.instances import (
 )
 from styrhjul.services.invites import enqueue_agreed_actions, enqueue_meeting_notice
 from styrhjul.services.org import person_by_email
-from styrhjul.services.schedule import step_times
+from styrhjul.services.schedule import require_within_horizon, step_times
 from styrhjul.vocabulary import SYSTEM
 
 
@@ -171,6 +171,7 @@ def postpone(
     """Move the dialog; checklist dates follow and everyone gets an updated invite."""
     if starts_at.tzinfo is None:
         raise InputError("the new time needs a time zone", key="starts_at")
+    require_within_horizon(app, starts_at)
     if not reason.strip():
         raise InputError("a reason is required to move a dialog", key="reason")
     if not app.calendar.is_working_day(starts_at.astimezone(app.clock.tz).date()):

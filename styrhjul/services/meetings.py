@@ -47,7 +47,7 @@ from styrhjul.services.meeting_notices import enqueue_meeting_notice
 from styrhjul.services.meeting_views import ActionView, action_view, open_actions_before
 from styrhjul.services.meeting_views import states_before as _states_before
 from styrhjul.services.org import holder_over, holders, person_by_email, roles_of, unit_by_code
-from styrhjul.services.schedule import due_times
+from styrhjul.services.schedule import due_times, require_within_horizon
 from styrhjul.vocabulary import ROLES, SYSTEM
 
 MEETING_WORKFLOW = "group_meeting"
@@ -151,6 +151,7 @@ def _check_time(app: App, starts_at: datetime, key: str = "starts_at") -> None:
     """A meeting is held on a working day, in the future; refusals say why."""
     if starts_at.tzinfo is None:
         raise InputError("the time needs a time zone", key=key)
+    require_within_horizon(app, starts_at, key)
     day = _local_day(app, starts_at)
     if not app.calendar.is_working_day(day):
         raise InputError(

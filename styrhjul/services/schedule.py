@@ -11,12 +11,16 @@ from datetime import date, datetime, time, timedelta
 
 from styrhjul.calendar import SchoolYear, local_datetime
 from styrhjul.engine.definition import START, TimingSpec, WorkflowDefinition
+from styrhjul.errors import InputError
 from styrhjul.services.context import App
 
 OPENS_AT = time(8, 0)
 """Preparation opens, reminders and escalations go out at the start of a working day."""
 DUE_AT = time(16, 0)
 """A step is due at the end of its working day."""
+HORIZON = timedelta(days=800)
+"""How far ahead a dialog or meeting may be moved: two school years and some, as far as a
+calendar listing reaches (and well inside what dates and time zones can represent)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,15 @@ def due_times(
         local_datetime(remind_day, OPENS_AT, tz),
         local_datetime(escalate_day, OPENS_AT, tz),
     )
+
+
+def require_within_horizon(app: App, starts_at: datetime, key: str = "starts_at") -> None:
+    """Refuse a new time more than :data:`HORIZON` ahead (or behind): a typo, not a plan."""
+    now = app.clock.now()
+    if not now - HORIZON <= starts_at <= now + HORIZON:
+        raise InputError(
+            f"{starts_at.isoformat()} is more than {HORIZON.days} days from today", key=key
+        )
 
 
 def step_times(app: App, definition: WorkflowDefinition, starts_at: datetime) -> StepTimes:

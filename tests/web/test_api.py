@@ -325,6 +325,13 @@ def test_a_dialog_postponed_and_cancelled(planned_web: FastAPI) -> None:
         ),
         403,
     )
+    far = datetime(9999, 12, 30, 10, tzinfo=STOCKHOLM).isoformat()  # no invite can say 10000
+    _refused(
+        secretary.post(f"{url}/postpone", json={"starts_at": far, "reason": "Krock"}),
+        400,
+        "starts_at",
+        "more than 800 days",
+    )
     moved = _ok(secretary.post(f"{url}/postpone", json={"starts_at": later, "reason": "Krock"}))
     assert moved["state"] == "planned"
     assert dialog_detail(app, row.id).dialog.starts_at == row.starts_at + timedelta(days=7)
