@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,25 @@ def test_an_admin_checks_a_definition_and_an_organisation_file_in_chromium(
     )
     assert "organisation.toml:4" in browser.find_element(By.CSS_SELECTOR, "ul.problems").text
     shot(browser, "admin-org-check", tmp_path)
+
+    example = files("styrhjul.examples").joinpath("organisation.toml").read_text(encoding="utf-8")
+    changed = tmp_path / "ny-organisation.toml"
+    changed.write_text(
+        example.replace('title = "Rektor Västra skolan"', 'title = "Rektor, Västra skolan"'),
+        encoding="utf-8",
+    )
+    browser.get(f"{live.url}/admin/personer")
+    browser.find_element(By.NAME, "fil").send_keys(str(changed))
+    browser.find_element(By.XPATH, "//button[text()='Kontrollera filen']").click()
+    WebDriverWait(browser, 20).until(
+        expected.presence_of_element_located((By.CSS_SELECTOR, "table.changes"))
+    )
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.changes tbody tr")
+    assert [r.text for r in rows] == [
+        "Person Ändras rektor.vastra-skolan@example.se"
+        " Rektor Västra skolan (sv) → Rektor, Västra skolan (sv)"
+    ]
+    shot(browser, "admin-org-changes", tmp_path)
+    browser.get(f"{live.url}/admin/arbetsfloden/dialog_round")
+    assert "Definition, version 1" in browser.find_element(By.TAG_NAME, "main").text
+    shot(browser, "admin-workflow", tmp_path)
