@@ -4,8 +4,9 @@ The director and the controllers read the whole chain; an area head their area, 
 their school (:class:`~styrhjul.services.access.Viewer`). The listings themselves live in
 their own services (overdue steps, assignments, the scorecard, the plan); this module only
 narrows them to a viewer and groups them the way the pages show them, so that no page
-handler or template holds a rule about who sees what. (``overdue.overdue_steps`` narrows
-itself: pass it the viewer.)
+handler or template holds a rule about who sees what. (The overdue listing narrows itself
+in SQL, a page at a time: ``overdue_pages.overdue_page`` takes the viewer; the grouping
+below is of the one page shown.)
 """
 
 from __future__ import annotations
@@ -96,7 +97,11 @@ def areas_of(units: list[UnitChoice]) -> list[UnitChoice]:
 
 
 def group_overdue(rows: list[StepRow]) -> list[LevelGroup]:
-    """Rows by level (top of the chain first), area and unit (by name); most overdue first."""
+    """Rows by level (top of the chain first), area and unit (by name); most overdue first.
+
+    Given one page of the listing, it groups that page: a unit's steps on other pages
+    are in its group there.
+    """
     levels: dict[str, dict[str, AreaGroup]] = {}
     units: dict[tuple[str, str, str], UnitGroup] = {}
     for row in rows:
