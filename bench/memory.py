@@ -15,8 +15,8 @@ drain) and one scheduled tick after it, reads ``VmRSS`` and ``VmHWM`` from
 ``/proc/PID/status``, and stops it with SIGTERM.
 
 - **styrhjul**: the seconds from the start of the process to its first completed tick
-  (the catch-up's); the bytes are in the notes. There is no floor or peer: the figure
-  stands alone.
+  (the catch-up's). The bytes are in the notes, and the daemon's ``VmHWM`` is the
+  result's peak resident size. There is no floor or peer: the figure stands alone.
 """
 
 from __future__ import annotations
