@@ -377,9 +377,11 @@ def send_agenda(
 ) -> int:
     """Send the agenda to everyone called (a calendar invitation); returns messages queued."""
     with meeting_transaction(app, meeting_id, expected_version) as (session, meeting):
+        # the role check first (in fire): someone who may not send it learns nothing of the
+        # agenda; the error rolls the transition back
+        fire(app, session, meeting, "send_agenda", actor, f"{len(meeting.agenda)} punkter")
         if not meeting.agenda:
             raise InputError(f"{ref(meeting)}: the agenda is empty; add items first", key="agenda")
-        fire(app, session, meeting, "send_agenda", actor, f"{len(meeting.agenda)} punkter")
         tick(app, meeting, "send_agenda", actor)
         return enqueue_meeting_notice(app, session, meeting, method="REQUEST")
 

@@ -123,12 +123,24 @@ def _secretary_units(session: Session, viewer: Viewer) -> set[int]:
 
 
 def desk_of(app: App, viewer: Viewer) -> Desk:
-    """The dialogs and meetings ``viewer`` keeps as secretary, grouped, in date order."""
+    """The dialogs and meetings ``viewer`` keeps as secretary, grouped, in date order.
+
+    Refused (403) to someone who is no secretary today and keeps no meeting: an empty desk
+    would say "nothing to do" where the truth is "not yours".
+    """
     desk = Desk()
     since = app.clock.now() - RECENT
     tz = app.clock.tz
     with app.db.session() as session:
         units = _secretary_units(session, viewer)
+        keeps_meetings = session.scalar(
+            select(Meeting.id).where(Meeting.secretary_id == viewer.person_id).limit(1)
+        )
+        if not units and keeps_meetings is None:
+            raise PermissionDenied(
+                f"{viewer.email} is no secretary today and keeps no meeting: the secretary's"
+                " desk is for those who keep dialogs and meetings"
+            )
         kept = or_(
             Instance.unit_id.in_(units),
             Instance.id.in_(select(Meeting.id).where(Meeting.secretary_id == viewer.person_id)),

@@ -233,7 +233,9 @@ def test_the_desk_lists_what_the_secretary_keeps(planned_web: FastAPI) -> None:
     desk = _ok(_client(planned_web, SECRETARY).get(f"{API}/desk"))
     assert len(desk["to_hold"]) == 40
     assert desk["to_close"] == desk["closed"] == []
-    assert _ok(_client(planned_web, RECTOR).get(f"{API}/desk"))["to_hold"] == []
+    refused = _client(planned_web, RECTOR).get(f"{API}/desk")
+    assert refused.status_code == 403
+    assert "is no secretary today" in refused.json()["error"]
 
 
 # --- actions on dialogs ------------------------------------------------------------------
