@@ -115,3 +115,13 @@ def test_the_main_path_is_laid_out_left_to_right(planned_app: App) -> None:
         for g in svg.iter(f"{SVG}g")
     }
     assert ys["cancelled"] > ys["planned"]
+
+
+def test_an_id_beyond_the_databases_integers_is_bad_input_not_a_crash(web: FastAPI) -> None:
+    director = logged_in(web, ROLES["director"])
+    for path in ("/arenden/2147483648", "/sekreterare/dialog/99999999999999999999"):
+        answer = director.get(path)
+        assert answer.status_code == 422, (path, answer.status_code)
+        assert "Felaktig uppgift" in answer.text
+        assert "less than or equal to 2147483647" in answer.text
+    assert director.get("/arenden/2147483647").status_code == 404

@@ -15,7 +15,8 @@ from typing import Annotated
 
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
-MAX_ID = 2**31 - 1
+from styrhjul.web.params import MAX_ID
+
 """The largest id a 32-bit integer column holds (PostgreSQL ``integer``)."""
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

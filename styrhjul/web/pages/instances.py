@@ -17,6 +17,7 @@ from markupsafe import Markup
 from styrhjul.services.access import require_instance
 from styrhjul.services.views import instance_detail
 from styrhjul.web.diagram import edges_of, state_diagram
+from styrhjul.web.params import RowId
 from styrhjul.web.render import page
 from styrhjul.web.security import Caller, caller, core
 
@@ -27,7 +28,7 @@ KIND_NAMES = {"dialog": "Dialog", "meeting": "Möte", "assignment": "Uppdrag", "
 
 @router.get("/arenden/{instance_id}", response_class=HTMLResponse, include_in_schema=False)
 def instance_page(
-    request: Request, instance_id: int, me: Annotated[Caller, Depends(caller)]
+    request: Request, instance_id: RowId, me: Annotated[Caller, Depends(caller)]
 ) -> HTMLResponse:
     app = core(request)
     require_instance(app, me.viewer, instance_id)

@@ -22,6 +22,7 @@ from styrhjul.services.checklist import complete_step
 from styrhjul.services.feed_tokens import create_token, feed_for_token
 from styrhjul.services.web_participant import agenda, invite_ics, revoke_own_token, tokens_of
 from styrhjul.web.pages.auth import safe_next
+from styrhjul.web.params import RowId
 from styrhjul.web.render import page
 from styrhjul.web.security import Caller, caller, core, form_of
 
@@ -42,7 +43,7 @@ def mine(request: Request, me: Me) -> HTMLResponse:
 
 
 @router.post("/steg/{step_id}/klar", include_in_schema=False)
-async def tick_step(request: Request, step_id: int, me: Me) -> Response:
+async def tick_step(request: Request, step_id: RowId, me: Me) -> Response:
     form = await form_of(request)
     item = complete_step(core(request), step_id, actor=me.email)
     target = safe_next(form.get("next") or "/mitt")
@@ -50,7 +51,7 @@ async def tick_step(request: Request, step_id: int, me: Me) -> Response:
 
 
 @router.get("/dialoger/{dialog_id}/inbjudan.ics", include_in_schema=False)
-def invite(request: Request, dialog_id: int, me: Me) -> Response:
+def invite(request: Request, dialog_id: RowId, me: Me) -> Response:
     app = core(request)
     require_instance(app, me.viewer, dialog_id)
     data = invite_ics(app, dialog_id, me.email)
@@ -84,7 +85,7 @@ async def make_calendar_link(request: Request, me: Me) -> HTMLResponse:
 
 
 @router.post("/mitt/kalender/{token_id}/aterkalla", include_in_schema=False)
-async def revoke_calendar_link(request: Request, token_id: int, me: Me) -> Response:
+async def revoke_calendar_link(request: Request, token_id: RowId, me: Me) -> Response:
     await form_of(request)
     revoke_own_token(core(request), token_id, me.email)
     return _done("/mitt/kalender", "Kalenderlänken är återkallad och slutar fungera nu.")

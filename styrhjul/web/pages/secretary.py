@@ -44,6 +44,7 @@ from styrhjul.web.pages.secretary_forms import (
     required,
     version,
 )
+from styrhjul.web.params import RowId
 from styrhjul.web.render import page, sv_datetime
 from styrhjul.web.security import Caller, caller, core, form_lists
 
@@ -64,7 +65,7 @@ def secretary_desk(request: Request, me: Me) -> HTMLResponse:
 
 
 @router.get("/sekreterare/dialog/{dialog_id}", response_class=HTMLResponse, include_in_schema=False)
-def secretary_dialog(request: Request, dialog_id: int, me: Me) -> HTMLResponse:
+def secretary_dialog(request: Request, dialog_id: RowId, me: Me) -> HTMLResponse:
     app = core(request)
     found = kept_instance(app, me.viewer, dialog_id)
     return kept_page(
@@ -79,7 +80,7 @@ def secretary_dialog(request: Request, dialog_id: int, me: Me) -> HTMLResponse:
 
 
 @router.post("/sekreterare/dialog/{dialog_id}/genomford", include_in_schema=False)
-async def secretary_hold(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+async def secretary_hold(request: Request, dialog_id: RowId, me: Me) -> RedirectResponse:
     require_may(core(request), me.viewer, "dialog", dialog_id, "hold")
     fields = await form_lists(request)
     confirmed(fields, f"dialog {dialog_id}: record as held")
@@ -108,7 +109,7 @@ async def secretary_hold(request: Request, dialog_id: int, me: Me) -> RedirectRe
 
 
 @router.post("/sekreterare/dialog/{dialog_id}/avsluta", include_in_schema=False)
-async def secretary_close(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+async def secretary_close(request: Request, dialog_id: RowId, me: Me) -> RedirectResponse:
     require_may(core(request), me.viewer, "dialog", dialog_id, "close")
     fields = await form_lists(request)
     confirmed(fields, f"dialog {dialog_id}: close")
@@ -124,7 +125,9 @@ async def secretary_close(request: Request, dialog_id: int, me: Me) -> RedirectR
 
 
 @router.post("/sekreterare/overenskommelse/{agreement_id}/klar", include_in_schema=False)
-async def secretary_agreement_done(request: Request, agreement_id: int, me: Me) -> RedirectResponse:
+async def secretary_agreement_done(
+    request: Request, agreement_id: RowId, me: Me
+) -> RedirectResponse:
     fields = await form_lists(request)
     confirmed(fields, f"agreement {agreement_id}: mark done")
     app = core(request)
@@ -135,7 +138,7 @@ async def secretary_agreement_done(request: Request, agreement_id: int, me: Me) 
 
 @router.post("/sekreterare/overenskommelse/{agreement_id}/flytta", include_in_schema=False)
 async def secretary_agreement_carry(
-    request: Request, agreement_id: int, me: Me
+    request: Request, agreement_id: RowId, me: Me
 ) -> RedirectResponse:
     fields = await form_lists(request)
     confirmed(fields, f"agreement {agreement_id}: carry on")
@@ -162,7 +165,7 @@ async def secretary_agreement_carry(
 
 
 @router.post("/sekreterare/dialog/{dialog_id}/flytta", include_in_schema=False)
-async def secretary_postpone(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+async def secretary_postpone(request: Request, dialog_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "dialog", dialog_id, "postpone")
     fields = await form_lists(request)
@@ -183,7 +186,7 @@ async def secretary_postpone(request: Request, dialog_id: int, me: Me) -> Redire
 
 
 @router.post("/sekreterare/dialog/{dialog_id}/installa", include_in_schema=False)
-async def secretary_cancel(request: Request, dialog_id: int, me: Me) -> RedirectResponse:
+async def secretary_cancel(request: Request, dialog_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "dialog", dialog_id, "cancel")
     fields = await form_lists(request)

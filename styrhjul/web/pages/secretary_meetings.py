@@ -44,6 +44,7 @@ from styrhjul.web.pages.secretary_forms import (
     required,
     version,
 )
+from styrhjul.web.params import RowId
 from styrhjul.web.render import sv_datetime
 from styrhjul.web.security import Caller, caller, core, form_lists
 
@@ -55,7 +56,7 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 
 @router.get("/sekreterare/mote/{meeting_id}", response_class=HTMLResponse, include_in_schema=False)
-def secretary_meeting(request: Request, meeting_id: int, me: Me) -> HTMLResponse:
+def secretary_meeting(request: Request, meeting_id: RowId, me: Me) -> HTMLResponse:
     app = core(request)
     found = kept_instance(app, me.viewer, meeting_id)
     return kept_page(
@@ -68,7 +69,7 @@ def secretary_meeting(request: Request, meeting_id: int, me: Me) -> HTMLResponse
 
 
 @router.post("/sekreterare/mote/{meeting_id}/dagordning", include_in_schema=False)
-async def meeting_send_agenda(request: Request, meeting_id: int, me: Me) -> RedirectResponse:
+async def meeting_send_agenda(request: Request, meeting_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "meeting", meeting_id, "send_agenda")
     fields = await form_lists(request)
@@ -109,7 +110,7 @@ def _record(fields: dict[str, list[str]]) -> MeetingRecord:
 
 
 @router.post("/sekreterare/mote/{meeting_id}/genomfort", include_in_schema=False)
-async def meeting_hold(request: Request, meeting_id: int, me: Me) -> RedirectResponse:
+async def meeting_hold(request: Request, meeting_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "meeting", meeting_id, "hold")
     fields = await form_lists(request)
@@ -127,7 +128,7 @@ async def meeting_hold(request: Request, meeting_id: int, me: Me) -> RedirectRes
 
 
 @router.post("/sekreterare/mote/{meeting_id}/justera", include_in_schema=False)
-async def meeting_approve(request: Request, meeting_id: int, me: Me) -> RedirectResponse:
+async def meeting_approve(request: Request, meeting_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "meeting", meeting_id, "approve")
     fields = await form_lists(request)
@@ -137,7 +138,7 @@ async def meeting_approve(request: Request, meeting_id: int, me: Me) -> Redirect
 
 
 @router.post("/sekreterare/mote/{meeting_id}/avsluta", include_in_schema=False)
-async def meeting_close(request: Request, meeting_id: int, me: Me) -> RedirectResponse:
+async def meeting_close(request: Request, meeting_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "meeting", meeting_id, "close")
     fields = await form_lists(request)
@@ -153,7 +154,7 @@ async def meeting_close(request: Request, meeting_id: int, me: Me) -> RedirectRe
 
 
 @router.post("/sekreterare/mote/{meeting_id}/flytta", include_in_schema=False)
-async def meeting_postpone(request: Request, meeting_id: int, me: Me) -> RedirectResponse:
+async def meeting_postpone(request: Request, meeting_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "meeting", meeting_id, "postpone")
     fields = await form_lists(request)
@@ -174,7 +175,7 @@ async def meeting_postpone(request: Request, meeting_id: int, me: Me) -> Redirec
 
 
 @router.post("/sekreterare/mote/{meeting_id}/installa", include_in_schema=False)
-async def meeting_cancel(request: Request, meeting_id: int, me: Me) -> RedirectResponse:
+async def meeting_cancel(request: Request, meeting_id: RowId, me: Me) -> RedirectResponse:
     app = core(request)
     require_may(app, me.viewer, "meeting", meeting_id, "cancel")
     fields = await form_lists(request)
