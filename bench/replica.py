@@ -142,6 +142,22 @@ def renamed(value: str, copy: int) -> str:
     return _AREA.sub(lambda m: f"{m[1]}{copy + int(m[2])}", value)
 
 
+def _names(value: str) -> bool:
+    """Whether ``value`` names a unit, a person or the area of the template's area."""
+    return bool(_NUMBERED.search(value) or _AREA.search(value))
+
+
+def steps_per_area(source: Path) -> tuple[int, int]:
+    """The template's steps of its area (copied per area) and of the administration (once)."""
+    reader = sqlite3.connect(source)
+    try:
+        local = len(_local_ids(reader)["checklist_item"])
+        total = reader.execute("SELECT count(*) FROM checklist_item").fetchone()[0]
+    finally:
+        reader.close()
+    return local, total - local
+
+
 def _local_ids(source: sqlite3.Connection) -> dict[str, set[int]]:
     """Per table, the ids of the template's rows that belong to its area."""
     local: dict[str, set[int]] = {}
@@ -197,8 +213,12 @@ def replicate(source: Path, target: Path, areas: int) -> dict[str, Any]:
     counts: dict[str, int] = {}
     app = open_app(target, FixedClock(NOW))
     try:
-        with app.db.engine.begin() as core:
-            core.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        with app.db.engine.connect() as core:
+            # a bulk load of rows that are consistent by construction: no per-row foreign
+            # key lookups, and a page cache that holds the indexes being built
+            core.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            core.exec_driver_sql("PRAGMA cache_size=-262144")
+            core.commit()
             for table, columns, ids, rows in plans:
                 mine = local.get(table, set())
                 references = {i for i, _ in ids}
@@ -208,14 +228,16 @@ def replicate(source: Path, target: Path, areas: int) -> dict[str, Any]:
                 batch: list[tuple[Any, ...]] = []
                 written = 0
                 for row in rows:
+                    # what changes from copy to copy, found once a row: the ids of the
+                    # area's rows, and the texts that name its units or people
+                    shifted = [i for i, refers in ids if row[i] in local.get(refers, ())]
+                    named = [i for i in texts if isinstance(row[i], str) and _names(row[i])]
                     for copy in range(areas) if row[0] in mine else range(1):
                         values = list(row)
-                        for index, refers in ids:
-                            if values[index] in local.get(refers, ()):
-                                values[index] += copy * offset
-                        for index in texts if copy else ():
-                            if isinstance(values[index], str):
-                                values[index] = renamed(values[index], copy)
+                        for index in shifted:
+                            values[index] += copy * offset
+                        for index in named if copy else ():
+                            values[index] = renamed(values[index], copy)
                         batch.append(tuple(values))
                     if len(batch) >= CHUNK:
                         core.exec_driver_sql(statement, batch)
@@ -225,6 +247,8 @@ def replicate(source: Path, target: Path, areas: int) -> dict[str, Any]:
                     core.exec_driver_sql(statement, batch)
                     written += len(batch)
                 counts[table] = written
+            core.commit()
+            core.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         app.close()
     return {
