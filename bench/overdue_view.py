@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -55,7 +56,7 @@ from styrhjul.services.access import Viewer, viewer_for
 from styrhjul.services.accounts import create_account, log_in
 from styrhjul.services.context import App
 from styrhjul.services.org_import import import_organisation
-from styrhjul.services.overdue import OverdueFilter, overdue_query
+from styrhjul.services.overdue import OverdueFilter, live_instances, overdue_query
 from styrhjul.services.overdue_pages import COUNT_CAP, overdue_page, page_select
 from styrhjul.wiring import build
 
@@ -194,22 +195,22 @@ FROM checklist_item AS c
 JOIN instance AS i ON i.id = c.instance_id
 LEFT JOIN dialog AS d ON d.id = i.id
 LEFT JOIN person AS p ON p.id = c.assignee_id
-WHERE c.done_at IS NULL AND c.due_at <= ? AND NOT ({ended})
+WHERE c.done_at IS NULL AND c.due_at <= ? AND {live}
 ORDER BY c.due_at, c.id
 LIMIT {page}
 """
 
 
 def floor_query(app: App) -> str:
-    """The page's SELECT by hand: the same joins and conditions as the service's."""
-    ended = " OR ".join(
-        f"(i.workflow = '{name}' AND i.state IN ({', '.join(repr(s) for s in sorted(states))}))"
-        for name, states in sorted(
-            (m.definition.name, m.definition.final_states) for m in app.machines.values()
-        )
-        if states
+    """The page's SELECT by hand: the same joins and conditions as the service's.
+
+    "Live" is the service's own condition (:func:`live_instances`) written out for SQLite,
+    so that floor and service ask the database the same question.
+    """
+    live = live_instances(app).compile(
+        dialect=sqlite_dialect(), compile_kwargs={"literal_binds": True}
     )
-    return FLOOR_SQL.format(ended=ended or "0", page=PAGE)
+    return FLOOR_SQL.format(live=str(live).replace("instance.", "i."), page=PAGE)
 
 
 @contextmanager

@@ -21,7 +21,19 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, false, not_, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    false,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from styrhjul.calendar import WorkingCalendar
@@ -39,17 +51,28 @@ AREA_KINDS = ("area", "department")
 def live_instances(app: App) -> ColumnElement[bool]:
     """SQL: the instance is not in a final state of its workflow (any version loaded)."""
     finals: dict[str, set[str]] = {}
+    others: set[str] = set()
     for machine in app.machines.values():
         definition = machine.definition
         finals.setdefault(definition.name, set()).update(definition.final_states)
-    return _not_ended(
-        tuple((name, tuple(sorted(states))) for name, states in sorted(finals.items()))
-    )
+        others.update(s.name for s in definition.spec.state if not s.final)
+    ended = tuple((name, tuple(sorted(states))) for name, states in sorted(finals.items()))
+    return _not_ended(ended, frozenset(others))
 
 
 @lru_cache(maxsize=32)
-def _not_ended(finals: tuple[tuple[str, tuple[str, ...]], ...]) -> ColumnElement[bool]:
-    """The condition for these final states, built once (a few dozen terms cost milliseconds)."""
+def _not_ended(
+    finals: tuple[tuple[str, tuple[str, ...]], ...], others: frozenset[str]
+) -> ColumnElement[bool]:
+    """The condition for these final states, built once (a few dozen terms cost milliseconds).
+
+    When no state is final in one workflow and not in another (so far none is), the state
+    alone tells: one IN list, which the database checks for each step it passes over in
+    half the time of a term per workflow.
+    """
+    names = sorted({state for _, states in finals for state in states})
+    if not set(names) & others:
+        return Instance.state.not_in(names) if names else true()
     ended = [
         and_(Instance.workflow == name, Instance.state.in_(states))
         for name, states in finals
