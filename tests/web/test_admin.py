@@ -559,6 +559,11 @@ def test_odd_uploads_and_ids_are_refused_with_a_4xx(web: FastAPI) -> None:
     )
     assert latin.status_code == 400
     assert "latin.toml: not UTF-8 text (byte 0)" in latin.text
+    forged = client.post(
+        "/admin/arbetsfloden", files={"fil": ("ny.toml", b"x = 1\n", "application/toml")}
+    )
+    assert forged.status_code == 403  # an upload without the CSRF token is not even read
+    assert "CSRF" in forged.text
     nothing = client.post("/admin/arbetsfloden", data={"csrf_token": csrf_of(client)})
     assert nothing.status_code == 400
     assert "fil: choose a file to upload" in nothing.text

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from styrhjul.db.models import Instance
 from styrhjul.errors import NotAuthenticated
-from styrhjul.services.accounts import account_history, list_accounts, log_in
+from styrhjul.services.accounts import OPERATOR, account_history, list_accounts, log_in
 from styrhjul.services.context import App
 
 from .webkit import PASSWORD, ROLES
@@ -99,6 +99,9 @@ def test_accounts_are_listed_created_disabled_and_enabled(web: FastAPI) -> None:
     enabled = client.post(f"/api/v1/admin/accounts/{account['id']}/enable")
     assert enabled.json()["state"] == "active"
     assert [e.actor for e in account_history(app, NEWCOMER)] == [ADMIN] * 3
+    assert [(e.trigger, e.actor) for e in account_history(app, RECTOR)] == [
+        ("create", OPERATOR)  # made by make_accounts, as `styrhjul account create` does
+    ]
     again = client.post("/api/v1/admin/accounts", json={"email": NEWCOMER})
     assert again.status_code == 400
     assert "already has an account" in again.json()["error"]
