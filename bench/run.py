@@ -59,7 +59,8 @@ class Outcome:
 
     name: str
     status: str
-    """``ok``, ``missing``, ``failed`` (with the exit code), ``timed out`` or ``bad output``."""
+    """``ok``, ``missing``, ``failed`` (with the exit code), ``interrupted`` (over the budget),
+    ``not run`` (the budget spent before it) or ``bad output``."""
     wall_s: float = 0.0
     results: list[dict[str, Any]] = field(default_factory=list)
 
@@ -86,7 +87,8 @@ def run_workload(name: str, *, bench: Path, results: Path, quick: bool, timeout:
         code = process.wait(timeout=max(timeout, 1.0))
     except subprocess.TimeoutExpired:
         stop(process)
-        return Outcome(name, f"timed out after {timeout:.0f} s", time.perf_counter() - began)
+        took = time.perf_counter() - began
+        return Outcome(name, f"interrupted: over the budget after {took:.0f} s", took)
     except BaseException:  # Ctrl-C: the workload gets it too, and may clean up first
         stop(process)
         raise
@@ -265,9 +267,12 @@ def main(argv: list[str] | None = None, *, bench: Path = BENCH) -> int:
     for name in names:
         left = args.budget - (time.perf_counter() - began)
         print(f"== {name}", file=sys.stderr, flush=True)
-        outcome = run_workload(
-            name, bench=bench, results=args.results, quick=args.quick, timeout=left
-        )
+        if left < 1:
+            outcome = Outcome(name, "not run: the budget was spent")
+        else:
+            outcome = run_workload(
+                name, bench=bench, results=args.results, quick=args.quick, timeout=left
+            )
         outcomes.append(outcome)
         if outcome.status == "missing":
             print(f"== {name}: bench/{name}.py is missing; skipped", file=sys.stderr, flush=True)

@@ -172,11 +172,13 @@ def test_run_interrupts_a_workload_over_the_budget_and_lets_it_clean_up(tmp_path
         encoding="utf-8",
     )
     results = tmp_path / "results"
-    argv = ["--only", "memory", "--budget", "2", "--results", str(results)]
+    argv = ["--only", "memory,feeds", "--budget", "2", "--results", str(results)]
     assert bench_run().main(argv, bench=bench) == 1
     report = json.loads((results / "results.json").read_text(encoding="utf-8"))
-    assert report["workloads"][0]["status"] == "timed out after 2 s"
+    memory, feeds = report["workloads"]
+    assert memory["status"] == "interrupted: over the budget after 2 s"
     assert cleaned.exists()  # it got Ctrl-C, not SIGKILL: its finally ran
+    assert feeds["status"] == "not run: the budget was spent"
 
 
 def test_run_refuses_an_unknown_workload(
