@@ -42,7 +42,7 @@ test: install
 
 ## Benchmarks (bench/run.py): every workload against its floor and peer in one run,
 ## each in its own process; results in bench/results/ (JSON and a Markdown table).
-## Under 10 minutes on 2 cores, not seconds: not part of `make test`.
+## A 10-minute budget on 2 cores (what overruns it is interrupted): not part of `make test`.
 bench: install
 	$(BIN)/python bench/run.py
 
