@@ -6,8 +6,9 @@ variable, ``config.toml`` in the current folder. ``STYRHJUL_DATABASE_URL`` overr
 (``STYRHJUL_SMTP_USERNAME`` / ``STYRHJUL_SMTP_PASSWORD``, ``STYRHJUL_EXCHANGE_USERNAME`` /
 ``STYRHJUL_EXCHANGE_PASSWORD``, ``STYRHJUL_OAUTH2_CLIENT_SECRET``,
 ``STYRHJUL_OIDC_CLIENT_SECRET``). Relative paths (the data
-folder, the Maildir, a SQLite file) are relative to the folder that holds the configuration
-file, so the program behaves the same from any working directory.
+folder, the Maildir, a SQLite file, the installed workflow definitions) are relative to
+the folder that holds the configuration file, so the program behaves the same from any
+working directory.
 
 An unknown key, a wrong type or a bad value raises :class:`~styrhjul.errors.ConfigError`
 naming the file, the line and the key, before anything is written.
@@ -164,6 +165,20 @@ class CalendarSettings(_Section):
     arshjul: str = ""
 
 
+class WorkflowsSettings(_Section):
+    """``[workflows]``: the folder of workflow definitions installed on this server.
+
+    The definitions an application runs on are the shipped ones (``styrhjul/workflows``),
+    each replaced by a file here that defines the same workflow with a higher
+    ``workflow.version``, plus any workflow defined only here. The web app's installation
+    writes here, never into the package: on a server the package is read-only
+    (``ProtectSystem=strict``) and an upgrade of it would overwrite the file. A missing
+    folder is simply empty.
+    """
+
+    folder: Annotated[str, Field(min_length=1)] = "data/workflows"
+
+
 _LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -276,6 +291,7 @@ class _FileModel(_Section):
     dialogs: DialogSettings = DialogSettings()
     scorecard: ScorecardSettings = ScorecardSettings()
     calendar: CalendarSettings = CalendarSettings()
+    workflows: WorkflowsSettings = WorkflowsSettings()
     daemon: DaemonSettings = DaemonSettings()
     web: WebSettings = WebSettings()
 
@@ -313,6 +329,15 @@ class Settings:
     @property
     def calendar(self) -> CalendarSettings:
         return self.file.calendar
+
+    @property
+    def workflows(self) -> WorkflowsSettings:
+        return self.file.workflows
+
+    @property
+    def workflows_folder(self) -> Path:
+        """The folder of installed workflow definitions (``[workflows] folder``), absolute."""
+        return self.resolve(self.workflows.folder)
 
     @property
     def daemon(self) -> DaemonSettings:
@@ -380,7 +405,9 @@ def load_settings(
     url = _resolve_sqlite(url, path.parent)
     secrets = {k: v for k, v in env.items() if k.startswith(SECRET_PREFIXES)}
     _check_oidc(source, model.web.oidc, secrets)
-    return Settings(model, path, url, secrets)
+    settings = Settings(model, path, url, secrets)
+    _check_workflows_folder(source, settings)
+    return settings
 
 
 def _no_secret_in_file(source: Source, raw: Mapping[str, object]) -> None:
@@ -410,6 +437,18 @@ def _check_oidc(source: Source, oidc: OidcSettings, secrets: Mapping[str, str]) 
             "the OIDC client secret is needed when web.oidc.enabled is true",
             file=source.path,
             key=f"${ENV_OIDC_CLIENT_SECRET}",
+        )
+
+
+def _check_workflows_folder(source: Source, settings: Settings) -> None:
+    """The installed definitions' folder may be missing (it is empty then), not a file."""
+    folder = settings.workflows_folder
+    if folder.exists() and not folder.is_dir():
+        raise source.error(
+            ConfigError,
+            ("workflows", "folder"),
+            f"{folder} is not a folder; name the folder the installed workflow definitions"
+            " live in (it is created when the first one is installed)",
         )
 
 

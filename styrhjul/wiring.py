@@ -13,9 +13,8 @@ from styrhjul.calendar import WorkingCalendar
 from styrhjul.clock import Clock, SystemClock
 from styrhjul.config import Settings
 from styrhjul.db.database import Database
-from styrhjul.engine.definition import load_definition
 from styrhjul.engine.machine import WorkflowMachine
-from styrhjul.errors import ConfigError, DefinitionError
+from styrhjul.errors import ConfigError
 from styrhjul.notifications.messages import Sender
 from styrhjul.notifications.oauth2 import ClientCredentials
 from styrhjul.notifications.render import Renderer
@@ -26,8 +25,7 @@ from styrhjul.notifications.transports import (
     Transport,
 )
 from styrhjul.services.context import App
-from styrhjul.services.definitions import older_machine
-from styrhjul.workflows import definition_paths
+from styrhjul.services.definitions import older_machine, running_definitions
 
 
 def build_oauth2(settings: Settings, clock: Clock) -> ClientCredentials:
@@ -104,18 +102,18 @@ def build(
     closed_days: dict[date, str] | None = None,
     workflows_dir: Path | None = None,
 ) -> App:
-    """Assemble the application: database, clock, calendar, machines, renderer, transport."""
-    machines: dict[str, WorkflowMachine] = {}
-    for path in definition_paths(workflows_dir):
-        machine = WorkflowMachine(load_definition(path))
-        if machine.definition.name in machines:
-            raise DefinitionError(
-                f"workflow {machine.definition.name!r} is also defined in "
-                f"{machines[machine.definition.name].definition.source.path.name}",
-                file=path,
-                key="workflow.name",
-            )
-        machines[machine.definition.name] = machine
+    """Assemble the application: database, clock, calendar, machines, renderer, transport.
+
+    The machines run the shipped definitions overlaid by those installed in
+    ``[workflows] folder`` (:func:`~styrhjul.services.definitions.running_definitions`);
+    ``workflows_dir`` (tests) runs exactly the definitions of that folder instead.
+    """
+    definitions = (
+        running_definitions(None, shipped=workflows_dir)
+        if workflows_dir is not None
+        else running_definitions(settings.workflows_folder)
+    )
+    machines = {d.name: WorkflowMachine(d) for d in definitions}
     return App(
         settings=settings,
         clock=clock or SystemClock(settings.tz),

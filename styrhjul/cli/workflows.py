@@ -2,11 +2,18 @@
 
 ``validate`` and the two-file form of ``diff`` need no database and no configuration, so
 an administration can check an edited definition before it is deployed; ``diff`` against
-the stored versions and ``list`` read the database.
+the stored versions and ``list`` read the database. Without files, every command reads
+the definitions the application runs on: the shipped ones overlaid by those installed in
+``[workflows] folder``
+(:func:`~styrhjul.services.definitions.running_definitions`); ``validate`` and
+``diff --against`` then read the configuration if there is one, and otherwise the
+shipped definitions alone.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
@@ -14,9 +21,22 @@ import click
 from rich.table import Table
 
 from styrhjul.cli.base import CliState, json_option, local, pass_state, print_json
+from styrhjul.config import DEFAULT_CONFIG_NAME, ENV_CONFIG
 from styrhjul.errors import DefinitionError, InputError
 
 STORED = "stored"
+
+
+def installed_folder(state: CliState, environ: Mapping[str, str] | None = None) -> Path | None:
+    """``[workflows] folder`` of the configuration, or None when there is none to read.
+
+    A configuration chosen with ``--config`` or ``$STYRHJUL_CONFIG`` must exist; only
+    the implicit ``./config.toml`` may be absent (then the shipped definitions alone).
+    """
+    env = os.environ if environ is None else environ
+    if not state.config and not env.get(ENV_CONFIG) and not Path(DEFAULT_CONFIG_NAME).exists():
+        return None
+    return state.settings.workflows_folder
 
 
 @click.group("workflows")
@@ -27,14 +47,18 @@ def workflows_group() -> None:
 @workflows_group.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @json_option
-def workflows_validate(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Check definition files or folders of them (default: the shipped definitions).
+@pass_state
+def workflows_validate(state: CliState, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check definition files or folders of them (default: what the application runs on).
 
-    Every failing file is reported as file:line: key: message; exit code 2 if any fails.
+    Without PATHS: the shipped definitions overlaid by those installed in [workflows]
+    folder of the configuration, if there is one (an installed one must raise
+    workflow.version above the shipped one). Every failing file is reported as
+    file:line: key: message; exit code 2 if any fails.
     """
     from styrhjul.services.definitions import validate_paths
 
-    report = validate_paths(paths)
+    report = validate_paths(paths, None if paths else installed_folder(state))
     if as_json:
         print_json(
             {
@@ -71,7 +95,8 @@ def workflows_diff(state: CliState, args: tuple[str, ...], against: str, as_json
     """Show what changed in a workflow definition (exit code 0 with or without changes).
 
     Without files: the latest version stored in the database (the one the newest
-    instances started on) against the file on disk, for every workflow or NAME.
+    instances started on) against the running definition (shipped or installed in
+    [workflows] folder), for every workflow or NAME.
     With OLD.toml NEW.toml: the two files, no database needed.
     """
     from styrhjul.services.definitions import (
@@ -87,7 +112,9 @@ def workflows_diff(state: CliState, args: tuple[str, ...], against: str, as_json
             raise InputError("--against does not go with two files", key="--against")
         diffs = [diff_files(Path(args[0]), Path(args[1]))]
     elif against != STORED:
-        diffs = [diff_against_file(Path(against), args[0] if args else None)]
+        diffs = [
+            diff_against_file(Path(against), args[0] if args else None, installed_folder(state))
+        ]
     else:
         diffs = diff_against_stored(state.app(remember=False), args[0] if args else None)
     if as_json:

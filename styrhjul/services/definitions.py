@@ -1,5 +1,9 @@
 """Workflow definitions as something an administration edits: check, version, compare, list.
 
+The definitions an application runs on are the shipped ones, overlaid by those installed
+in the configured folder (``[workflows] folder``): :func:`running_definitions` decides
+that in one place, for ``wiring.build`` and the ``styrhjul workflows`` commands alike.
+
 An administration changes a process by editing its definition file, so the files need a
 check that reports every broken file at once (:func:`validate_paths`), and a running
 instance must not change under its participants' feet: it keeps the definition version
@@ -27,12 +31,99 @@ from styrhjul.db.models import Instance, WorkflowSource
 from styrhjul.engine.definition import WorkflowDefinition, load_definition
 from styrhjul.engine.diff import Change, diff_definitions
 from styrhjul.engine.machine import WorkflowMachine
-from styrhjul.errors import DefinitionError, InputError, NotFound
+from styrhjul.errors import ConfigError, DefinitionError, InputError, NotFound
 from styrhjul.services.context import App
 from styrhjul.tomlpos import line_of
 from styrhjul.workflows import DEFINITIONS, definition_paths
 
 VERSION_KEY = "workflow.version"
+FOLDER_KEY = "workflows.folder"
+
+# --- the definitions an application runs on ------------------------------------------------
+
+
+def overlay(
+    installed: Path | None, *, shipped: Path = DEFINITIONS
+) -> tuple[list[WorkflowDefinition], list[InputError]]:
+    """The definitions an application runs on, and the errors of the files that do not count.
+
+    The ``shipped`` ones (the package's folder), each replaced by a file in ``installed``
+    that defines the same workflow name with a higher ``workflow.version``, plus every
+    workflow defined only in ``installed``. A lower or equal version is an error naming
+    the installed file, its line and ``workflow.version``: a version never changes under
+    the instances that run on it, and a package upgrade that raises the shipped version
+    past an installed one must not be silently shadowed. A missing ``installed`` folder
+    is empty (nothing is created on reading); ``None`` means the shipped ones only.
+    """
+    errors: list[InputError] = []
+    running = _load_folder(shipped, errors)
+    if installed is None:
+        return list(running.values()), errors
+    if installed.resolve() == shipped.resolve():
+        errors.append(
+            ConfigError(
+                f"{installed} is the shipped definitions' folder; installed definitions live"
+                " in a folder of their own, outside the package",
+                file=installed,
+                key=FOLDER_KEY,
+            )
+        )
+        return list(running.values()), errors
+    for name, definition in _load_folder(installed, errors).items():
+        replaced = running.get(name)
+        if replaced is not None and definition.version <= replaced.version:
+            errors.append(
+                DefinitionError(
+                    f"workflow {name!r} version {definition.version} does not replace the"
+                    f" shipped version {replaced.version} ({replaced.source.path}); an"
+                    f" installed definition needs a higher workflow.version (at least"
+                    f" {replaced.version + 1}), or remove the file to run the shipped one",
+                    file=definition.source.path,
+                    line=line_of(definition.source.text, ("workflow", "version")),
+                    key=VERSION_KEY,
+                )
+            )
+            continue
+        running[name] = definition
+    return list(running.values()), errors
+
+
+def running_definitions(
+    installed: Path | None, *, shipped: Path = DEFINITIONS
+) -> list[WorkflowDefinition]:
+    """:func:`overlay`, refusing with its first error (``wiring.build``)."""
+    definitions, errors = overlay(installed, shipped=shipped)
+    if errors:
+        raise errors[0]
+    return definitions
+
+
+def _load_folder(folder: Path, errors: list[InputError]) -> dict[str, WorkflowDefinition]:
+    """Every definition in ``folder`` by workflow name; a second file for a name is an error."""
+    if folder.exists() and not folder.is_dir():
+        errors.append(ConfigError("not a folder", file=folder, key=FOLDER_KEY))
+        return {}
+    found: dict[str, WorkflowDefinition] = {}
+    for path in definition_paths(folder):
+        try:
+            definition = load_definition(path)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        first = found.get(definition.name)
+        if first is not None:
+            errors.append(
+                DefinitionError(
+                    f"workflow {definition.name!r} is also defined in {first.source.path}",
+                    file=path,
+                    line=line_of(definition.source.text, ("workflow", "name")),
+                    key="workflow.name",
+                )
+            )
+            continue
+        found[definition.name] = definition
+    return found
+
 
 # --- validate ------------------------------------------------------------------------------
 
@@ -77,15 +168,22 @@ class ValidationReport:
         return not self.problems
 
 
-def validate_paths(paths: Sequence[Path] = ()) -> ValidationReport:
-    """Load every definition file in ``paths`` (files or folders; default: the shipped folder).
+def validate_paths(paths: Sequence[Path] = (), installed: Path | None = None) -> ValidationReport:
+    """Load every definition file in ``paths`` (files or folders).
 
+    Without ``paths``: the definitions an application runs on, the shipped ones overlaid
+    by those in the ``installed`` folder (:func:`overlay`), with its refusals as problems.
     Every failing file is reported, not only the first, and so is a second file defining
-    a workflow name already defined by another. Needs no database and no configuration.
+    a workflow name already defined by another. Needs no database.
     """
     report = ValidationReport()
+    if not paths:
+        definitions, errors = overlay(installed)
+        report.definitions.extend(_summary(d.source.path, d) for d in definitions)
+        report.problems.extend(_problem(exc, Path(exc.file or "")) for exc in errors)
+        return report
     first_of: dict[str, Path] = {}
-    for path in _expand(paths or [DEFINITIONS], report):
+    for path in _expand(paths, report):
         try:
             definition = load_definition(path)
         except InputError as exc:
@@ -103,19 +201,21 @@ def validate_paths(paths: Sequence[Path] = ()) -> ValidationReport:
             )
             continue
         first_of[name] = path
-        spec = definition.spec
-        report.definitions.append(
-            DefinitionSummary(
-                str(path),
-                name,
-                definition.version,
-                definition.kind,
-                spec.workflow.title,
-                len(spec.state),
-                len(spec.step),
-            )
-        )
+        report.definitions.append(_summary(path, definition))
     return report
+
+
+def _summary(path: Path, definition: WorkflowDefinition) -> DefinitionSummary:
+    spec = definition.spec
+    return DefinitionSummary(
+        str(path),
+        definition.name,
+        definition.version,
+        definition.kind,
+        spec.workflow.title,
+        len(spec.state),
+        len(spec.step),
+    )
 
 
 def _expand(paths: Sequence[Path], report: ValidationReport) -> list[Path]:
@@ -242,11 +342,14 @@ def diff_files(old_path: Path, new_path: Path) -> WorkflowDiff:
 
 
 def diff_against_file(
-    old_path: Path, name: str | None = None, folder: Path | None = None
+    old_path: Path, name: str | None = None, installed: Path | None = None
 ) -> WorkflowDiff:
-    """Compare ``old_path`` with the definition on disk of the same workflow (or ``name``)."""
+    """Compare ``old_path`` with the running definition of the same workflow (or ``name``).
+
+    The running definitions are the shipped ones overlaid by the ``installed`` folder's.
+    """
     old = load_definition(old_path)
-    on_disk = _on_disk(folder)
+    on_disk = {d.name: d for d in running_definitions(installed)}
     wanted = name or old.name
     if wanted not in on_disk:
         raise NotFound("workflow", f"{wanted!r} on disk (known: {', '.join(sorted(on_disk))})")
@@ -301,14 +404,6 @@ def _diff(old: WorkflowDefinition, new: WorkflowDefinition) -> WorkflowDiff:
 def _unchanged(definition: WorkflowDefinition, note: str) -> WorkflowDiff:
     path = str(definition.source.path)
     return WorkflowDiff(definition.name, path, path, None, None, [], note)
-
-
-def _on_disk(folder: Path | None) -> dict[str, WorkflowDefinition]:
-    found: dict[str, WorkflowDefinition] = {}
-    for path in definition_paths(folder):
-        definition = load_definition(path)
-        found.setdefault(definition.name, definition)
-    return found
 
 
 # --- list ----------------------------------------------------------------------------------

@@ -1,16 +1,20 @@
 """Installing a workflow definition uploaded by an administrator: check, compare, install.
 
-A definition lives where the application loaded it from: the definitions folder handed to
-``wiring.build`` (the shipped ``styrhjul/workflows`` unless a caller chose another), one
-``<name>.toml`` per workflow, and every version an instance may run on is stored in the
-database (:func:`~styrhjul.services.definitions.remember_definitions`). Installing is
-therefore what an operator does by hand, done safely: the uploaded text must load
+An application runs on the shipped definitions overlaid by those installed in the
+configured folder (``[workflows] folder``,
+:func:`~styrhjul.services.definitions.running_definitions`), one ``<name>.toml`` per
+workflow, and every version an instance may run on is stored in the database
+(:func:`~styrhjul.services.definitions.remember_definitions`). Installing writes into
+that folder, never into the package: on a server the package is read-only
+(``ProtectSystem=strict``) and an upgrade of it would overwrite the file. It is what an
+operator does by hand, done safely: the uploaded text must load
 (:func:`~styrhjul.engine.definition.load_definition`, the check of ``styrhjul workflows
 validate``) and carry a ``workflow.version`` above every version on disk or stored, since a
 stored version never changes under the instances that run on it. Then, in one
 transaction, the new version's text is stored with an audit row (entity ``workflow``,
-the stored row's id), the file is replaced atomically in the folder, and this process's
-machine is swapped: new instances start on the new version, running ones keep theirs.
+the stored row's id), the file is replaced atomically in the folder (created, mode 0750,
+if missing), and this process's machine is swapped: new instances start on the new
+version, running ones keep theirs.
 
 Other processes (the daemon, other web workers) read the folder when they start, so they
 start new instances on the new version only after a restart; until then they keep
@@ -19,6 +23,7 @@ starting them on the previous version, which stays stored and valid.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -36,7 +41,6 @@ from styrhjul.services.context import App
 from styrhjul.services.definitions import (
     VERSION_KEY,
     Problem,
-    current_definitions,
     remember_definitions,
     stored_definition,
 )
@@ -50,15 +54,29 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def definitions_folder(app: App) -> Path:
-    """The folder the application loaded its current definitions from."""
-    folders = {d.source.path.parent for d in current_definitions(app)}
-    if len(folders) != 1:
-        raise ConfigError(
-            "the workflow definitions were not loaded from one folder"
-            f" ({', '.join(sorted(map(str, folders))) or 'none'}); install by hand"
+FOLDER_MODE = 0o750
+"""The installed definitions' folder when installing creates it: the service's group reads."""
+
+
+def install_target(app: App, name: str) -> Path:
+    """The file of the configured folder that installing workflow ``name`` replaces.
+
+    The file the running version came from when that is in the folder (whatever its
+    name, so the folder never holds two files for one workflow), else ``<name>.toml``.
+    """
+    folder = app.settings.workflows_folder
+    current = app.machines.get(name)
+    if current is not None:
+        source = current.definition.source.path
+        if source.parent.resolve() == folder.resolve():
+            return source
+    target = folder / f"{name}.toml"
+    if target.exists():
+        raise InputError(
+            f"{target.name} already exists in {folder} and defines another workflow",
+            key="workflow.name",
         )
-    return folders.pop()
+    return target
 
 
 def definition_text(app: App, name: str, version: int | None = None) -> tuple[int, str]:
@@ -176,14 +194,7 @@ def install_definition(
         first = check.problems[0]
         raise DefinitionError(first.message, file=first.file, line=first.line, key=first.key)
     assert check.version is not None
-    folder = definitions_folder(app)
-    current = app.machines.get(check.name)
-    target = current.definition.source.path if current else folder / f"{check.name}.toml"
-    if current is None and target.exists():
-        raise InputError(
-            f"{target.name} already exists in {folder} and defines another workflow",
-            key="workflow.name",
-        )
+    target = install_target(app, check.name)
     now = app.clock.now()
     with app.db.session() as session:
         stored = WorkflowSource(
@@ -214,15 +225,23 @@ def install_definition(
 
 
 def _write(target: Path, text: str) -> None:
-    """Replace ``target`` with ``text`` atomically (a temporary file renamed into place)."""
+    """Replace ``target`` with ``text`` atomically (a temporary file renamed into place).
+
+    The folder is created (mode 0750) if missing.
+    """
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
+        if not target.parent.is_dir():
+            target.parent.mkdir(mode=FOLDER_MODE, parents=True)
+            target.parent.chmod(FOLDER_MODE)  # mkdir's mode is narrowed by the umask
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, target)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. the folder is a file: nothing to remove
+            temporary.unlink(missing_ok=True)
         raise ConfigError(
-            f"cannot write the definition: {exc.strerror or exc}; the folder must be writable"
-            " by the web app, or install the file by hand",
+            f"cannot write the definition: {exc.strerror or exc}; the web app must be able to"
+            f" write (or create) the folder workflows.folder names, {target.parent}",
             file=target,
+            key="workflows.folder",
         ) from None

@@ -10,7 +10,6 @@ the administrator, and that everyone else gets 403 on every route, GET included.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -35,7 +34,7 @@ from styrhjul.services.org_import import import_organisation
 from styrhjul.web.app import create_web_app
 from styrhjul.web.pages.admin import router
 from styrhjul.wiring import build
-from styrhjul.workflows import definition_paths
+from styrhjul.workflows import definition_path, definition_paths
 
 from .webkit import PASSWORD, ROLES, csrf_of, logged_in, make_accounts
 
@@ -406,23 +405,16 @@ def test_an_organisation_file_is_checked_shown_and_imported_on_confirmation(
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    """A copy of the shipped definitions: the folder the web app installs into."""
-    target = tmp_path / "workflows"
-    target.mkdir()
-    for path in definition_paths():
-        shutil.copy(path, target / path.name)
-    return target
+def folder(settings: Settings) -> Path:
+    """``[workflows] folder`` of the configuration: where the web app installs (missing yet)."""
+    assert not settings.workflows_folder.exists()
+    return settings.workflows_folder
 
 
 @pytest.fixture
-def workflow_web(settings: Settings, clock: FixedClock, folder: Path) -> Iterator[FastAPI]:
-    app = build(
-        settings,
-        clock=clock,
-        transport=MaildirTransport(settings.maildir_path),
-        workflows_dir=folder,
-    )
+def workflow_web(settings: Settings, clock: FixedClock) -> Iterator[FastAPI]:
+    """The shipped definitions overlaid by the (still empty) configured folder, as served."""
+    app = build(settings, clock=clock, transport=MaildirTransport(settings.maildir_path))
     remember_definitions(app)
     with as_file(files("styrhjul.examples") / "organisation.toml") as path:
         import_organisation(app, Path(path))
@@ -466,7 +458,7 @@ def test_a_new_version_is_compared_then_installed_on_confirmation(
     app = _core(workflow_web)
     client = logged_in(workflow_web, ADMIN)
     path = folder / "team_dialog.toml"
-    old = path.read_text(encoding="utf-8")
+    old = definition_path("team_dialog").read_text(encoding="utf-8")
     new = old.replace("version = 1", "version = 2", 1).replace(
         'title = "Dialog med arbetslag"', 'title = "Dialog med arbetslaget"', 1
     )
@@ -482,7 +474,7 @@ def test_a_new_version_is_compared_then_installed_on_confirmation(
         "digest": _hidden(html, "digest"),
     }
     assert client.post("/admin/arbetsfloden/installera", data=form).status_code == 400
-    assert path.read_text(encoding="utf-8") == old
+    assert not folder.exists()
     tampered = {**form, "confirm": "ja", "text": form["text"].replace("laget", "lagen")}
     answer = client.post("/admin/arbetsfloden/installera", data=tampered)
     assert answer.status_code == 400
@@ -490,7 +482,10 @@ def test_a_new_version_is_compared_then_installed_on_confirmation(
     done = client.post("/admin/arbetsfloden/installera", data={**form, "confirm": "ja"})
     assert done.status_code == 303
     assert path.read_text(encoding="utf-8") == new
+    assert folder.stat().st_mode & 0o777 == 0o750
+    assert definition_path("team_dialog").read_text(encoding="utf-8") == old  # not the package
     assert app.machine("team_dialog").definition.version == 2
+    assert app.machine("team_dialog").definition.source.path == path
     assert app.machine("team_dialog", 1).definition.spec.workflow.title == "Dialog med arbetslag"
     assert "Version 2 av team_dialog är installerad" in client.get(done.headers["location"]).text
     with app.db.session() as session:
@@ -512,16 +507,18 @@ def test_a_new_version_is_compared_then_installed_on_confirmation(
 def test_an_install_that_cannot_write_the_file_stores_nothing(
     workflow_web: FastAPI, folder: Path
 ) -> None:
-    """A definitions folder the web app cannot write (here: gone) refuses, and rolls back."""
+    """A definitions folder the web app cannot create (a file is in its way) refuses, and
+    rolls back: no stored version, no audit row, the machine unchanged."""
     app = _core(workflow_web)
     client = logged_in(workflow_web, ADMIN)
     new = (
-        (folder / "team_dialog.toml")
+        definition_path("team_dialog")
         .read_text(encoding="utf-8")
         .replace("version = 1", "version = 2", 1)
     )
     html = _upload(client, "/admin/arbetsfloden", "team_dialog.toml", new).text
-    shutil.rmtree(folder)
+    folder.parent.mkdir(parents=True)
+    folder.write_text("not a folder\n", encoding="utf-8")
     form = {
         "csrf_token": csrf_of(client),
         "name": _hidden(html, "name"),
@@ -532,6 +529,8 @@ def test_an_install_that_cannot_write_the_file_stores_nothing(
     answer = client.post("/admin/arbetsfloden/installera", data=form)
     assert answer.status_code == 400
     assert "cannot write the definition" in answer.text
+    assert "workflows.folder" in answer.text
+    assert folder.read_text(encoding="utf-8") == "not a folder\n"
     assert app.machine("team_dialog").definition.version == 1
     with app.db.session() as session:
         versions = session.scalars(
@@ -576,7 +575,7 @@ def test_odd_uploads_and_ids_are_refused_with_a_4xx(web: FastAPI) -> None:
 
 
 def test_a_workflow_no_longer_on_disk_shows_its_latest_stored_version(
-    workflow_web: FastAPI, folder: Path
+    workflow_web: FastAPI,
 ) -> None:
     app = _core(workflow_web)
     with app.db.session() as session:
@@ -585,7 +584,7 @@ def test_a_workflow_no_longer_on_disk_shows_its_latest_stored_version(
                 name="old_dialog",
                 version=3,
                 sha256="0" * 64,
-                text=(folder / "team_dialog.toml").read_text(encoding="utf-8"),
+                text=definition_path("team_dialog").read_text(encoding="utf-8"),
                 first_used_at=app.clock.now(),
             )
         )
