@@ -47,6 +47,7 @@ def test_repository_config_paths_resolve_against_its_folder(
     root = REPO_CONFIG.parent
     assert settings.database_url == f"sqlite:///{(root / 'data' / 'styrhjul.db').resolve()}"
     assert settings.maildir_path == root / "data" / "mail"
+    assert settings.workflows_folder == root / "data" / "workflows"
 
 
 def test_copied_config_resolves_relative_to_the_copy(tmp_path: Path) -> None:
@@ -57,6 +58,7 @@ def test_copied_config_resolves_relative_to_the_copy(tmp_path: Path) -> None:
     settings = load_settings(path, environ={})
     assert settings.database_url == f"sqlite:///{(folder / 'data' / 'styrhjul.db').resolve()}"
     assert settings.maildir_path == folder.resolve() / "data" / "mail"
+    assert settings.workflows_folder == folder.resolve() / "data" / "workflows"
 
 
 def test_relative_path_given_explicitly_is_resolved_against_cwd(
@@ -92,6 +94,34 @@ def test_absolute_maildir_path_is_kept(tmp_path: Path) -> None:
     target = tmp_path / "abs" / "mail"
     path = write(tmp_path, f'[mail.maildir]\npath = "{target}"\n')
     assert load_settings(path, environ={}).maildir_path == target
+
+
+def test_workflows_folder_default_relative_and_absolute(tmp_path: Path) -> None:
+    root = tmp_path.resolve()
+    assert load_settings(write(tmp_path, ""), environ={}).workflows_folder == (
+        root / "data" / "workflows"
+    )
+    relative = write(tmp_path, '[workflows]\nfolder = "installerade"\n')
+    assert load_settings(relative, environ={}).workflows_folder == root / "installerade"
+    target = tmp_path / "abs" / "workflows"
+    absolute = write(tmp_path, f'[workflows]\nfolder = "{target}"\n')
+    settings = load_settings(absolute, environ={})
+    assert settings.workflows_folder == target
+    assert not target.exists()  # a missing folder is fine and not created by reading
+
+
+def test_workflows_folder_that_is_a_file_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "workflows.toml").write_text("", encoding="utf-8")
+    path = write(tmp_path, '[general]\n\n[workflows]\nfolder = "workflows.toml"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, environ={})
+    err = info.value
+    assert (err.file, err.line, err.key) == (str(path), 4, "workflows.folder")
+    assert "is not a folder" in err.detail
+    empty = write(tmp_path, '[workflows]\nfolder = ""\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(empty, environ={})
+    assert (info.value.line, info.value.key) == (2, "workflows.folder")
 
 
 # --- missing and unreadable files -----------------------------------------------------------
