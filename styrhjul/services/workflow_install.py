@@ -232,7 +232,7 @@ def _write(target: Path, text: str) -> None:
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         if not target.parent.is_dir():
-            target.parent.mkdir(mode=FOLDER_MODE, parents=True)
+            target.parent.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)  # a race
             target.parent.chmod(FOLDER_MODE)  # mkdir's mode is narrowed by the umask
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, target)
