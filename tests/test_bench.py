@@ -78,15 +78,9 @@ def test_outbox_drain_quick_run_writes_its_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (result,) = quick_run("outbox_drain.py", tmp_path, monkeypatch)
-    assert result["workload"] == "outbox_drain"
+    check_result(result, "outbox_drain", "messages", ("styrhjul", "floor"))
     assert result["size"] == "20 messages"
-    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor"]
-    for figures in result["figures"]:
-        assert figures["count"] == 20
-        assert figures["unit"] == "messages"
-        assert figures["min_s"] <= figures["median_s"] <= figures["max_s"]
-        assert figures["rate_per_s"] > 0
-    assert result["ratios"]["styrhjul/floor"] > 0
+    assert {f["count"] for f in result["figures"]} == {20}
     notes = result["notes"]
     assert notes["mean_message_bytes"] > 4000  # whole invites: text, HTML, calendar twice
     assert notes["enqueue_rate_per_s"] > 0
@@ -194,14 +188,9 @@ def test_feeds_quick_run_writes_its_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (result,) = quick_run("feeds.py", tmp_path, monkeypatch)
-    assert result["workload"] == "feeds"
+    check_result(result, "feeds", "events", ("styrhjul", "floor"))
     assert result["size"] == "50 events"
-    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor"]
-    for figures in result["figures"]:
-        assert figures["count"] == 50
-        assert figures["unit"] == "events"
-        assert figures["min_s"] <= figures["median_s"] <= figures["max_s"]
-    assert result["ratios"]["styrhjul/floor"] > 0
+    assert {f["count"] for f in result["figures"]} == {50}
     notes = result["notes"]
     assert notes["cold_feed_median_s"] > 0
     assert notes["feed_bytes"] > 50 * 200  # every event is in the feed, not only the header
@@ -211,8 +200,7 @@ def test_daemon_tick_quick_run_writes_its_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (result,) = quick_run("daemon_tick.py", tmp_path, monkeypatch)
-    assert result["workload"] == "daemon_tick"
-    assert [f["subject"] for f in result["figures"]] == ["styrhjul", "floor"]
+    check_result(result, "daemon_tick", "due rows", ("styrhjul", "floor"))
     notes = result["notes"]
     assert notes["steps"] >= 1000
     assert notes["areas"] >= 5
@@ -221,7 +209,6 @@ def test_daemon_tick_quick_run_writes_its_results(
     # five reminders and ten reopened overdue steps were made due: the tick handled them
     assert (did["reminded"], did["overdue"]) == (5, 10)
     assert did["escalated"] > 0
-    assert result["ratios"]["styrhjul/floor"] > 0
 
 
 def test_memory_quick_run_writes_its_results(
