@@ -17,8 +17,12 @@ import ipaddress
 import json
 import os
 import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +379,23 @@ def body_of(message: EmailMessage, subtype: str = "plain") -> str:
     content = part.get_content()
     assert isinstance(content, str)
     return content
+
+
+@contextmanager
+def loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 (port chosen by the OS) until the block ends.
+
+    Yields ``http://127.0.0.1:PORT``. The server polls for shutdown every 20 ms, so
+    teardown does not wait up to half a second.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

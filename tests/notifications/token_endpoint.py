@@ -8,12 +8,13 @@ gets. The ``token_endpoint`` fixture (conftest.py) starts one per test.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from support import loopback
 
 
 @dataclass
@@ -53,15 +54,6 @@ def serving(endpoint: TokenEndpoint) -> Iterator[TokenEndpoint]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the test reads ``endpoint.requests``."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    endpoint.url = f"http://127.0.0.1:{server.server_address[1]}/tenant/oauth2/v2.0/token"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
+    with loopback(Handler) as url:
+        endpoint.url = f"{url}/tenant/oauth2/v2.0/token"
         yield endpoint
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

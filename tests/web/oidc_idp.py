@@ -17,18 +17,18 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from support import loopback
 
 REALM = "/realms/kommunen"
 KID = "nyckel-1"
@@ -204,15 +204,6 @@ def serving(idp: FakeIdp) -> Iterator[FakeIdp]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the test reads the requests the provider recorded."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    idp.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    thread.start()
-    try:
+    with loopback(Handler) as url:
+        idp.url = url
         yield idp
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
