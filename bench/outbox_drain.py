@@ -32,18 +32,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer  # noqa: N811 - beside smtplib.SMTP
 from aiosmtpd.smtp import Envelope, Session
 from harness import Figures, Result, main
+from scratch import migrated, open_app
 from sqlalchemy import func, select
 
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.config import load_settings
-from styrhjul.db.migrate import upgrade
 from styrhjul.db.models import OutboxMessage
 from styrhjul.notifications.compose import compose_invite
 from styrhjul.notifications.messages import ChecklistLine, MeetingInvite, Party, Sender
 from styrhjul.notifications.render import Renderer
 from styrhjul.notifications.transports import SmtpTransport
 from styrhjul.services.outbox import dispatch, enqueue
-from styrhjul.wiring import build
 
 NOW = datetime(2026, 9, 1, 9, 0, tzinfo=STOCKHOLM)
 FULL = 300
@@ -129,11 +127,7 @@ def invites(count: int) -> list[tuple[str, EmailMessage]]:
 
 def one_run(composed: list[tuple[str, EmailMessage]], folder: Path) -> dict[str, float]:
     """Enqueue and drain ``composed`` into a fresh database, then send the floor's copy."""
-    url = f"sqlite:///{folder / 'bench.db'}"
-    config = folder / "config.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n[mail]\ntransport = "console"\n')
-    upgrade(url)
-    settings = load_settings(config, environ={})
+    database = migrated(folder / "bench.db")
     controller, handler = start_server()
     transport = SmtpTransport(
         "127.0.0.1",
@@ -144,7 +138,7 @@ def one_run(composed: list[tuple[str, EmailMessage]], folder: Path) -> dict[str,
         timeout=30.0,
         local_hostname="styrhjul.bench",
     )
-    app = build(settings, clock=FixedClock(NOW), transport=transport)
+    app = open_app(database, FixedClock(NOW), transport=transport)
     try:
         began = time.perf_counter()
         for offset in range(0, len(composed), BATCH):

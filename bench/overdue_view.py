@@ -45,20 +45,15 @@ from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 sys.path.insert(0, str(Path(__file__).parent))
 
 from harness import Figures, Result, main, peak_rss_bytes, percentile, timed
-from orggen import organisation_toml
+from scratch import open_app, organised
 
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.config import load_settings
-from styrhjul.db.migrate import upgrade
 from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit, Person, RoleAssignment
-from styrhjul.notifications.transports import ConsoleTransport
 from styrhjul.services.access import Viewer, viewer_for
 from styrhjul.services.accounts import create_account, log_in
 from styrhjul.services.context import App
-from styrhjul.services.org_import import import_organisation
 from styrhjul.services.overdue import OverdueFilter, live_instances, overdue_query
 from styrhjul.services.overdue_pages import COUNT_CAP, overdue_page, page_select
-from styrhjul.wiring import build
 
 NOW = datetime(2026, 10, 14, 10, 0, tzinfo=STOCKHOLM)
 UNITS = 200
@@ -83,17 +78,8 @@ LIVE = {"dialog_round": "preparing", "team_dialog": "preparing",
 
 
 def _app(folder: Path) -> App:
-    url = f"sqlite:///{folder / 'bench.db'}"
-    config = folder / "config.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n[mail]\ntransport = "console"\n')
-    upgrade(url)
-    app = build(
-        load_settings(config, environ={}), clock=FixedClock(NOW), transport=ConsoleTransport()
-    )
-    org = folder / "org.toml"
-    org.write_text(organisation_toml(UNITS, seed=UNITS, teams=True), encoding="utf-8")
-    import_organisation(app, org)
-    return app
+    database = organised(folder / "bench.db", UNITS, NOW, teams=True)
+    return open_app(database, FixedClock(NOW))
 
 
 def _utc(at: datetime) -> datetime:

@@ -25,7 +25,7 @@ from styrhjul.config import load_settings
 from styrhjul.db.database import Database
 from styrhjul.db.migrate import upgrade
 from styrhjul.db.models import Base
-from styrhjul.notifications.transports import ConsoleTransport
+from styrhjul.notifications.transports import ConsoleTransport, Transport
 from styrhjul.services.context import App
 from styrhjul.services.org_import import import_organisation
 from styrhjul.wiring import build
@@ -35,10 +35,13 @@ def url_of(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def open_app(path: Path, clock: FixedClock, *, url: str | None = None) -> App:
+def open_app(
+    path: Path, clock: FixedClock, *, url: str | None = None, transport: Transport | None = None
+) -> App:
     """The application on the SQLite file ``path`` (or on ``url``), at ``clock``'s time.
 
     The database must be migrated already; the configuration is written beside ``path``.
+    Mail goes to ``transport``, the console if none.
     """
     config = path.with_suffix(".toml")
     config.write_text(
@@ -46,7 +49,7 @@ def open_app(path: Path, clock: FixedClock, *, url: str | None = None) -> App:
         encoding="utf-8",
     )
     settings = load_settings(config, environ={})
-    return build(settings, clock=clock, transport=ConsoleTransport())
+    return build(settings, clock=clock, transport=transport or ConsoleTransport())
 
 
 def migrated(path: Path) -> Path:
@@ -55,14 +58,17 @@ def migrated(path: Path) -> Path:
     return path
 
 
-def organised(path: Path, units: int, now: datetime, *, url: str | None = None) -> Path:
+def organised(
+    path: Path, units: int, now: datetime, *, url: str | None = None, teams: bool = False
+) -> Path:
     """A migrated database holding a generated organisation of ``units`` units.
 
-    The SQLite file ``path``, or the database at ``url`` (files beside ``path`` then).
+    The SQLite file ``path``, or the database at ``url`` (files beside ``path`` then);
+    ``teams`` gives the units their teams, as :func:`orggen.organisation_toml` does.
     """
     upgrade(url or url_of(path))
     org = path.with_suffix(".org.toml")
-    org.write_text(organisation_toml(units, seed=units), encoding="utf-8")
+    org.write_text(organisation_toml(units, seed=units, teams=teams), encoding="utf-8")
     app = open_app(path, FixedClock(now), url=url)
     try:
         import_organisation(app, org)
