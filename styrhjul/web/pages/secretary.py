@@ -34,6 +34,7 @@ from styrhjul.services.web_secretary import (
     require_may,
 )
 from styrhjul.web.pages.secretary_forms import (
+    ACTION_ROWS,
     FormRoute,
     confirmed,
     day,
@@ -50,8 +51,6 @@ from styrhjul.web.security import Caller, caller, core, form_lists
 
 router = APIRouter(route_class=FormRoute)
 Me = Annotated[Caller, Depends(caller)]
-ACTION_ROWS = 3
-"""Empty rows for agreed actions in the "held" form."""
 
 
 @router.get("/sekreterare", response_class=HTMLResponse, include_in_schema=False)

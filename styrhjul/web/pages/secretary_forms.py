@@ -34,6 +34,8 @@ from styrhjul.web.security import core
 
 PATHS = {"dialog": "/sekreterare/dialog", "meeting": "/sekreterare/mote"}
 """Where the page of a dialog or meeting lives."""
+ACTION_ROWS = 3
+"""Empty rows for agreed actions in the "held" form of a dialog or meeting."""
 
 FIELDS = {
     "confirm": ("Bekräftelse", "Kryssa i rutan som bekräftar åtgärden och skicka igen."),

@@ -34,6 +34,7 @@ from styrhjul.services.meetings import (
 )
 from styrhjul.services.web_secretary import kept_instance, require_may
 from styrhjul.web.pages.secretary_forms import (
+    ACTION_ROWS,
     FormRoute,
     confirmed,
     day,
@@ -50,8 +51,6 @@ from styrhjul.web.security import Caller, caller, core, form_lists
 
 router = APIRouter(route_class=FormRoute)
 Me = Annotated[Caller, Depends(caller)]
-ACTION_ROWS = 3
-"""Empty rows for actions in the "held" form."""
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
