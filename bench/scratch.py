@@ -11,7 +11,6 @@ and the console transport, so no mail leaves the machine.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -119,29 +118,3 @@ def new_rows(before: Path, after: Path) -> dict[str, list[dict[str, Any]]]:
         old.dispose()
         new.dispose()
     return found
-
-
-def insert_rows(path: Path, rows: dict[str, list[dict[str, Any]]]) -> int:
-    """Insert ``rows`` into ``path`` with Core ``executemany``, one transaction; rows written.
-
-    Foreign keys are checked at commit (``PRAGMA defer_foreign_keys``), as a row may refer
-    to a later one of its own table.
-    """
-    database = Database(url_of(path))
-    written = 0
-    try:
-        with database.engine.begin() as connection:
-            connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
-            for table in tables():
-                batch = rows.get(table.name)
-                if batch:
-                    connection.execute(table.insert(), batch)
-                    written += len(batch)
-    finally:
-        database.dispose()
-    return written
-
-
-def count(rows: dict[str, list[dict[str, Any]]], names: Iterable[str] | None = None) -> int:
-    """How many rows ``rows`` holds (of the tables ``names`` only, if given)."""
-    return sum(len(v) for k, v in rows.items() if names is None or k in names)
