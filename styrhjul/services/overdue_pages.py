@@ -107,6 +107,24 @@ def parse_cursor(text: str, *, key: str) -> Cursor | None:
     return Cursor(direction == "e", int(position), due_at, int(step_id))
 
 
+def query_filter(
+    *,
+    level: str | None,
+    area: str | None,
+    unit: str | None,
+    assignee: str | None,
+    min_days: int,
+) -> OverdueFilter:
+    """The filter a query string asks for (the page's or the API's): a blank text is none."""
+    return OverdueFilter(
+        level=level or None,
+        area=area or None,
+        unit=unit or None,
+        assignee=assignee or None,
+        min_days=min_days,
+    )
+
+
 @dataclass(frozen=True)
 class OverduePage:
     """One page of overdue steps, the total, and the cursors of the pages around it."""

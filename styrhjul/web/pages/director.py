@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from styrhjul.errors import InputError
 from styrhjul.services.calendar_events import wheel_svg
-from styrhjul.services.overdue import MAX_MIN_DAYS, OverdueFilter, levels
+from styrhjul.services.overdue import MAX_MIN_DAYS, levels
 from styrhjul.services.overdue_pages import overdue_page as read_overdue_page
-from styrhjul.services.overdue_pages import parse_cursor
+from styrhjul.services.overdue_pages import parse_cursor, query_filter
 from styrhjul.services.web_director import (
     areas_of,
     group_overdue,
@@ -105,12 +105,8 @@ def overdue_page(
 ) -> HTMLResponse:
     app = core(request)
     min_days = _days(dagar)
-    filters = OverdueFilter(
-        level=niva or None,
-        area=omrade or None,
-        unit=enhet or None,
-        assignee=ansvarig or None,
-        min_days=min_days,
+    filters = query_filter(
+        level=niva, area=omrade, unit=enhet, assignee=ansvarig, min_days=min_days
     )
     try:
         listing = read_overdue_page(app, me.viewer, filters, cursor=parse_cursor(sida, key="sida"))
