@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from styrhjul.errors import PermissionDenied
@@ -27,23 +26,14 @@ from styrhjul.services.accounts import (
 from styrhjul.services.administration import AccountView, account_views, list_people
 from styrhjul.services.context import App
 from styrhjul.services.definitions import list_workflows
-from styrhjul.web.security import Caller, caller, core
-
-MAX_ID = 2**31 - 1
-NO_NUL = r"^[^\x00]*$"
-"""No NUL character, which PostgreSQL cannot store nor compare."""
-
-bearer = HTTPBearer(
-    auto_error=False,
-    description="The token of `POST /api/v1/session` (or the session cookie with `X-CSRF-Token`).",
-)
+from styrhjul.web.api.deps import Core, Me
+from styrhjul.web.api.schemas import NO_NUL
+from styrhjul.web.params import MAX_ID
+from styrhjul.web.security import Caller
 
 
-def _admin(
-    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Caller:
-    """The caller, if an administrator; 403 for anyone else (``bearer`` documents the scheme)."""
-    me = caller(request)
+def _admin(request: Request, me: Me) -> Caller:
+    """The caller, if an administrator; 403 for anyone else."""
     if not me.viewer.admin:
         raise PermissionDenied(
             f"{me.email} is not an administrator and may not use {request.url.path}"
@@ -54,13 +44,6 @@ def _admin(
 Admin = Annotated[Caller, Depends(_admin)]
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(_admin)])
 AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="The account's id.")]
-
-
-def _app(request: Request) -> App:
-    return core(request)
-
-
-Core = Annotated[App, Depends(_app)]
 
 
 class _Out(BaseModel):

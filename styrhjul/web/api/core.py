@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from styrhjul.services import meeting_minutes, meetings
 from styrhjul.services.access import require_instance
@@ -39,35 +38,11 @@ from styrhjul.services.web_secretary import (
     kept_instance,
 )
 from styrhjul.web.api import schemas as s
-from styrhjul.web.security import COOKIE, Caller, caller, clear_session_cookie, core
+from styrhjul.web.api.deps import Core, Me
+from styrhjul.web.params import RowId
+from styrhjul.web.security import COOKIE, clear_session_cookie
 
 router = APIRouter()
-bearer = HTTPBearer(
-    auto_error=False,
-    description="The token of `POST /api/v1/session` (or the session cookie with `X-CSRF-Token`).",
-)
-
-
-def _me(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
-    """The caller (:func:`styrhjul.web.security.caller`); ``bearer`` documents the scheme."""
-    return caller(request)
-
-
-Me = Annotated[Caller, Depends(_me)]
-DialogId = Annotated[int, Path(ge=1, le=s.MAX_ID)]
-MeetingId = Annotated[int, Path(ge=1, le=s.MAX_ID)]
-InstanceId = Annotated[int, Path(ge=1, le=s.MAX_ID)]
-ItemId = Annotated[int, Path(ge=1, le=s.MAX_ID)]
-
-
-def _app(request: Request) -> App:
-    return core(request)
-
-
-Core = Annotated[App, Depends(_app)]
 
 
 def _state(app: App, instance_id: int) -> s.StateOut:
@@ -126,7 +101,7 @@ def my_desk(app: Core, me: Me) -> s.DeskOut:
 
 
 @router.get("/dialogs/{dialog_id}", response_model=s.DialogOut, tags=["dialogs"])
-def read_dialog(app: Core, me: Me, dialog_id: DialogId) -> s.DialogOut:
+def read_dialog(app: Core, me: Me, dialog_id: RowId) -> s.DialogOut:
     """A dialog the caller may read, its checklist, agreements and timeline."""
     kept = kept_instance(app, me.viewer, dialog_id)
     detail = dialog_detail(app, dialog_id)
@@ -154,14 +129,14 @@ def read_dialog(app: Core, me: Me, dialog_id: DialogId) -> s.DialogOut:
     responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}}},
     tags=["dialogs"],
 )
-def dialog_invite(app: Core, me: Me, dialog_id: DialogId) -> Response:
+def dialog_invite(app: Core, me: Me, dialog_id: RowId) -> Response:
     """The dialog's latest invite (``text/calendar``), the caller's own copy if mailed one."""
     require_instance(app, me.viewer, dialog_id)
     return Response(invite_ics(app, dialog_id, me.email), media_type="text/calendar")
 
 
 @router.get("/meetings/{meeting_id}", response_model=s.MeetingOut, tags=["meetings"])
-def read_meeting(app: Core, me: Me, meeting_id: MeetingId) -> s.MeetingOut:
+def read_meeting(app: Core, me: Me, meeting_id: RowId) -> s.MeetingOut:
     """A meeting the caller may read: agenda, attendance, actions, checklist, timeline."""
     kept = kept_instance(app, me.viewer, meeting_id)
     detail = meeting_detail(app, meeting_id)
@@ -181,7 +156,7 @@ def read_meeting(app: Core, me: Me, meeting_id: MeetingId) -> s.MeetingOut:
 
 
 @router.get("/instances/{instance_id}", response_model=s.InstanceOut, tags=["instances"])
-def read_instance(app: Core, me: Me, instance_id: InstanceId) -> s.InstanceOut:
+def read_instance(app: Core, me: Me, instance_id: RowId) -> s.InstanceOut:
     """Any instance the caller may read: its state, checklist and timeline (audit trail)."""
     require_instance(app, me.viewer, instance_id)
     return s.InstanceOut.model_validate(instance_detail(app, instance_id))
@@ -212,7 +187,7 @@ def scorecard(app: Core, me: Me) -> list[s.MeasureOut]:
 
 
 @router.post("/steps/{step_id}/done", response_model=s.StepDoneOut, tags=["participant"])
-def tick_step(app: Core, me: Me, step_id: ItemId) -> s.StepDoneOut:
+def tick_step(app: Core, me: Me, step_id: RowId) -> s.StepDoneOut:
     """Tick a checklist step done (its assignee, or someone who runs the instance)."""
     item = complete_step(app, step_id, actor=me.email)
     return s.StepDoneOut(
@@ -228,7 +203,7 @@ def tick_step(app: Core, me: Me, step_id: ItemId) -> s.StepDoneOut:
 @router.post(
     "/agreements/{agreement_id}/done", response_model=s.AgreementDoneOut, tags=["secretary"]
 )
-def agreement_done(app: Core, me: Me, agreement_id: ItemId) -> s.AgreementDoneOut:
+def agreement_done(app: Core, me: Me, agreement_id: RowId) -> s.AgreementDoneOut:
     """Mark an agreed action done (its owner, or someone who runs the dialog or meeting)."""
     row = complete_agreement(app, agreement_id, actor=me.email)
     return s.AgreementDoneOut(
@@ -241,7 +216,7 @@ def agreement_done(app: Core, me: Me, agreement_id: ItemId) -> s.AgreementDoneOu
 
 @router.post("/agreements/{agreement_id}/carry", response_model=s.CarriedOut, tags=["secretary"])
 def agreement_carry(
-    app: Core, me: Me, agreement_id: ItemId, body: Annotated[s.CarryIn | None, Body()] = None
+    app: Core, me: Me, agreement_id: RowId, body: Annotated[s.CarryIn | None, Body()] = None
 ) -> s.CarriedOut:
     """Carry an open agreement on: a dialog's to the next round, a meeting's to a later meeting."""
     sent = body or s.CarryIn()
@@ -255,7 +230,7 @@ def agreement_carry(
 
 
 @router.post("/dialogs/{dialog_id}/held", response_model=s.StateOut, tags=["dialogs"])
-def dialog_held(app: Core, me: Me, dialog_id: DialogId, body: s.HoldDialogIn) -> s.StateOut:
+def dialog_held(app: Core, me: Me, dialog_id: RowId, body: s.HoldDialogIn) -> s.StateOut:
     """Record the dialog as held: minutes, and agreed actions with owner and due date."""
     hold(
         app,
@@ -270,7 +245,7 @@ def dialog_held(app: Core, me: Me, dialog_id: DialogId, body: s.HoldDialogIn) ->
 
 @router.post("/dialogs/{dialog_id}/close", response_model=s.StateOut, tags=["dialogs"])
 def dialog_close(
-    app: Core, me: Me, dialog_id: DialogId, body: Annotated[s.CloseIn | None, Body()] = None
+    app: Core, me: Me, dialog_id: RowId, body: Annotated[s.CloseIn | None, Body()] = None
 ) -> s.StateOut:
     """Close the dialog's follow-up (refused while an agreement is open)."""
     sent = body or s.CloseIn()
@@ -281,7 +256,7 @@ def dialog_close(
 
 
 @router.post("/dialogs/{dialog_id}/cancel", response_model=s.StateOut, tags=["dialogs"])
-def dialog_cancel(app: Core, me: Me, dialog_id: DialogId, body: s.CancelIn) -> s.StateOut:
+def dialog_cancel(app: Core, me: Me, dialog_id: RowId, body: s.CancelIn) -> s.StateOut:
     """Cancel the dialog; everyone invited gets a cancellation."""
     cancel(
         app, dialog_id, actor=me.email, reason=body.reason, expected_version=body.expected_version
@@ -290,7 +265,7 @@ def dialog_cancel(app: Core, me: Me, dialog_id: DialogId, body: s.CancelIn) -> s
 
 
 @router.post("/dialogs/{dialog_id}/postpone", response_model=s.StateOut, tags=["dialogs"])
-def dialog_postpone(app: Core, me: Me, dialog_id: DialogId, body: s.PostponeIn) -> s.StateOut:
+def dialog_postpone(app: Core, me: Me, dialog_id: RowId, body: s.PostponeIn) -> s.StateOut:
     """Move the dialog to another working day and time; everyone gets an updated invite."""
     postpone(
         app,
@@ -312,7 +287,7 @@ Versioned = Annotated[s.VersionIn | None, Body()]
     "/meetings/{meeting_id}/send-agenda", response_model=s.AgendaSentOut, tags=["meetings"]
 )
 def meeting_send_agenda(
-    app: Core, me: Me, meeting_id: MeetingId, body: Versioned = None
+    app: Core, me: Me, meeting_id: RowId, body: Versioned = None
 ) -> s.AgendaSentOut:
     """Send the agenda to everyone called (a calendar invitation each)."""
     version = body.expected_version if body else None
@@ -321,9 +296,7 @@ def meeting_send_agenda(
 
 
 @router.post("/meetings/{meeting_id}/held", response_model=s.MeetingHeldOut, tags=["meetings"])
-def meeting_held(
-    app: Core, me: Me, meeting_id: MeetingId, body: s.HoldMeetingIn
-) -> s.MeetingHeldOut:
+def meeting_held(app: Core, me: Me, meeting_id: RowId, body: s.HoldMeetingIn) -> s.MeetingHeldOut:
     """Record the meeting as held: who was absent, each item's record, the actions agreed."""
     record = meeting_minutes.MeetingRecord(
         notes=body.notes,
@@ -349,7 +322,7 @@ def meeting_held(
 
 
 @router.post("/meetings/{meeting_id}/approve", response_model=s.StateOut, tags=["meetings"])
-def meeting_approve(app: Core, me: Me, meeting_id: MeetingId, body: Versioned = None) -> s.StateOut:
+def meeting_approve(app: Core, me: Me, meeting_id: RowId, body: Versioned = None) -> s.StateOut:
     """The chair approves (justerar) the minutes."""
     version = body.expected_version if body else None
     meetings.approve_minutes(app, meeting_id, actor=me.email, expected_version=version)
@@ -358,7 +331,7 @@ def meeting_approve(app: Core, me: Me, meeting_id: MeetingId, body: Versioned = 
 
 @router.post("/meetings/{meeting_id}/close", response_model=s.StateOut, tags=["meetings"])
 def meeting_close(
-    app: Core, me: Me, meeting_id: MeetingId, body: Annotated[s.CloseIn | None, Body()] = None
+    app: Core, me: Me, meeting_id: RowId, body: Annotated[s.CloseIn | None, Body()] = None
 ) -> s.StateOut:
     """Close the meeting (refused while an action agreed at it is open)."""
     sent = body or s.CloseIn()
@@ -369,7 +342,7 @@ def meeting_close(
 
 
 @router.post("/meetings/{meeting_id}/cancel", response_model=s.StateOut, tags=["meetings"])
-def meeting_cancel(app: Core, me: Me, meeting_id: MeetingId, body: s.CancelIn) -> s.StateOut:
+def meeting_cancel(app: Core, me: Me, meeting_id: RowId, body: s.CancelIn) -> s.StateOut:
     """Cancel the meeting; items taken up again move on, invitees get a cancellation."""
     meetings.cancel_meeting(
         app, meeting_id, actor=me.email, reason=body.reason, expected_version=body.expected_version
@@ -378,7 +351,7 @@ def meeting_cancel(app: Core, me: Me, meeting_id: MeetingId, body: s.CancelIn) -
 
 
 @router.post("/meetings/{meeting_id}/postpone", response_model=s.StateOut, tags=["meetings"])
-def meeting_postpone(app: Core, me: Me, meeting_id: MeetingId, body: s.PostponeIn) -> s.StateOut:
+def meeting_postpone(app: Core, me: Me, meeting_id: RowId, body: s.PostponeIn) -> s.StateOut:
     """Move the meeting (same length) to a free working day; invitees get an update."""
     meetings.postpone_meeting(
         app,
@@ -412,6 +385,6 @@ def make_feed_token(
 
 
 @router.delete("/feed-tokens/{token_id}", response_model=s.TokenOut, tags=["participant"])
-def revoke_feed_token(app: Core, me: Me, token_id: ItemId) -> s.TokenOut:
+def revoke_feed_token(app: Core, me: Me, token_id: RowId) -> s.TokenOut:
     """Revoke one of the caller's own feed tokens; the address stops working at once."""
     return s.TokenOut.model_validate(revoke_own_token(app, token_id, me.email))

@@ -14,8 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from styrhjul.services.overdue import MAX_MIN_DAYS, OverdueFilter
@@ -26,24 +25,12 @@ from styrhjul.services.overdue_pages import (
     overdue_page,
     parse_cursor,
 )
-from styrhjul.web.security import Caller, caller, core
+from styrhjul.web.api.deps import Core, Me
 
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 """No control character (NUL above all, which PostgreSQL can neither store nor compare)."""
 
-bearer = HTTPBearer(
-    auto_error=False,
-    description="The token of `POST /api/v1/session` (or the session cookie).",
-)
-
 router = APIRouter(tags=["overdue"])
-
-
-def _caller(
-    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Caller:
-    """The logged-in caller (``bearer`` only documents the scheme in OpenAPI)."""
-    return caller(request)
 
 
 class OverdueStepOut(BaseModel):
@@ -92,8 +79,8 @@ def _text(description: str, max_length: int) -> object:
 
 @router.get("/overdue", response_model=OverduePageOut)
 def list_overdue(
-    request: Request,
-    me: Annotated[Caller, Depends(_caller)],
+    app: Core,
+    me: Me,
     level: Annotated[
         str | None, _text("A dialog level (`area_rektor`) or an instance kind (`dialog`).", 40)
     ] = None,
@@ -119,7 +106,7 @@ def list_overdue(
         min_days=min_days,
     )
     found = overdue_page(
-        core(request),
+        app,
         me.viewer,
         filters,
         cursor=parse_cursor(cursor or "", key="cursor"),
