@@ -28,14 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from orggen import organisation_toml
-from scratch import migrated, open_app
+from scratch import open_app, organised
 from sqlalchemy import func, select, update
 
 from styrhjul.clock import STOCKHOLM, FixedClock
 from styrhjul.db.models import ChecklistItem, Instance, Person
 from styrhjul.services.context import App
-from styrhjul.services.org_import import import_organisation
 from styrhjul.services.runner import run_due
 from styrhjul.services.yearplan import plan_year
 
@@ -109,12 +107,9 @@ def settle(app: App) -> int:
 def template(path: Path) -> dict[str, Any]:
     """One area planned through the services and brought to ``NOW``; what it took."""
     began = time.perf_counter()
-    migrated(path)
-    org = path.with_suffix(".org.toml")
-    org.write_text(organisation_toml(PER_AREA, seed=PER_AREA, teams=True), encoding="utf-8")
+    organised(path, PER_AREA, PLAN_AT, teams=True)
     app = open_app(path, FixedClock(PLAN_AT))
     try:
-        import_organisation(app, org)
         plan_year(app, YEAR)
     finally:
         app.close()
