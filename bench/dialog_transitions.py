@@ -58,7 +58,7 @@ sys.path.append(str(Path(__file__).parents[1] / "tests"))  # pgserver: the suite
 import psycopg
 from harness import Figures, Result, main, peak_rss_bytes, percentile
 from pgserver import PostgresServer
-from plan_year import dialog_round_spec
+from plan_year import dialog_round_spec, fresh_peer_table
 from scratch import copy_database, open_app, organised, url_of
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # type: ignore[import-untyped]
@@ -229,11 +229,8 @@ def timed_floor(connection: Any, mark: str, dialogs: list[Planned], at: datetime
 
 def spiff_life(spec: Any, serializer: Any, dialogs: int, path: Path) -> float:
     """Start ``dialogs`` workflows (untimed), then complete their user tasks; seconds taken."""
-    path.unlink(missing_ok=True)
-    connection = sqlite3.connect(path)
+    connection = sqlite3.connect(fresh_peer_table(path))
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, state TEXT NOT NULL)")
         workflows = []
         for number in range(dialogs):
             workflow = BpmnWorkflow(spec)

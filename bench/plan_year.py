@@ -72,6 +72,7 @@ def spiff_start(spec: Any, serializer: Any, instances: int, path: Path) -> None:
 
 
 def fresh_peer_table(path: Path) -> Path:
+    """A new SQLite file at ``path`` (WAL) with the peer's one table of serialised workflows."""
     path.unlink(missing_ok=True)
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
