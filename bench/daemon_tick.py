@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Figures, Result, main, timed
+from harness import Figures, Result, main, runs_for, timed
 from replica import NOW, replicate, steps_per_area, template
 from scratch import migrated, open_app
 
@@ -162,7 +162,7 @@ def one_size(steps: int, runs: int, source: Path, folder: Path, due: int) -> Res
     summaries: list[dict[str, int]] = []
     try:
         # a tick at a million steps takes seconds: three runs of it, two idle ones
-        slow = min(runs, 3) if steps >= BIG else runs
+        slow = runs_for(steps, BIG, runs)
         ours = timed(
             lambda: summaries.append(run_due(app, drain=False).summary()),
             slow,

@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.append(str(Path(__file__).parents[1] / "tests"))  # pgserver: the suite's private server
 
 import psycopg
-from harness import Figures, Result, main, peak_rss_bytes, percentile
+from harness import Figures, Result, main, peak_rss_bytes, percentile, runs_for
 from pgserver import PostgresServer
 from plan_year import dialog_round_spec, fresh_peer_table
 from scratch import copy_database, open_app, organised, url_of
@@ -366,7 +366,7 @@ def measure(args: argparse.Namespace) -> list[Result]:
     sizes = [5] if args.quick else [int(n) for n in args.units.split(",")]
     results = []
     for units in sizes:
-        runs = 1 if args.quick else min(args.runs, 3) if units >= BIG else args.runs
+        runs = 1 if args.quick else runs_for(units, BIG, args.runs)
         with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
             results.append(one_size(units, runs, Path(folder), SqliteStore(Path(folder))))
     if args.postgres:

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Figures, Result, main, timed
+from harness import Figures, Result, main, runs_for, timed
 from icalendar import Calendar, Event, Timezone
 from scratch import open_app, organised
 from sqlalchemy import insert, select
@@ -139,7 +139,7 @@ def one_size(count: int, runs: int, folder: Path) -> Result:
             rows = list(session.scalars(select(CalendarEvent).order_by(CalendarEvent.id)))
             session.expunge_all()
         built = time.perf_counter() - began
-        slow_runs = min(runs, 3) if count >= BIG else runs
+        slow_runs = runs_for(count, BIG, runs)
 
         def cold() -> None:
             feed_service.CACHE = VeventCache()

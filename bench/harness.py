@@ -157,6 +157,11 @@ def timed(
     return tuple(samples)
 
 
+def runs_for(size: int, big: int, runs: int) -> int:
+    """``runs``, but at most three from size ``big`` on, where a run takes long."""
+    return min(runs, 3) if size >= big else runs
+
+
 def peak_rss_bytes() -> int:
     """The peak resident size of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -213,5 +218,6 @@ __all__ = [
     "main",
     "peak_rss_bytes",
     "percentile",
+    "runs_for",
     "timed",
 ]

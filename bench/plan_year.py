@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Figures, Result, main, peak_rss_bytes
+from harness import Figures, Result, main, peak_rss_bytes, runs_for
 from scratch import copy_database, new_rows, open_app, organised, tables, url_of
 from SpiffWorkflow.bpmn.parser import BpmnParser  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # type: ignore[import-untyped]
@@ -159,7 +159,7 @@ def measure(args: argparse.Namespace) -> list[Result]:
     sizes = [10] if args.quick else [int(n) for n in args.units.split(",")]
     results = []
     for units in sizes:
-        runs = 1 if args.quick else min(args.runs, 3) if units >= BIG else args.runs
+        runs = 1 if args.quick else runs_for(units, BIG, args.runs)
         with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
             results.append(one_size(units, runs, Path(folder)))
     return results
