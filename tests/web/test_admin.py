@@ -24,9 +24,8 @@ from sqlalchemy import select
 from styrhjul.clock import FixedClock
 from styrhjul.config import Settings
 from styrhjul.db.models import AuditEvent, WorkflowSource
-from styrhjul.errors import NotAuthenticated
 from styrhjul.notifications.transports import MaildirTransport
-from styrhjul.services.accounts import account_history, list_accounts, log_in
+from styrhjul.services.accounts import account_history, list_accounts
 from styrhjul.services.administration import AccountView, account_views
 from styrhjul.services.context import App
 from styrhjul.services.definitions import remember_definitions
@@ -36,7 +35,7 @@ from styrhjul.web.pages.admin import router
 from styrhjul.wiring import build
 from styrhjul.workflows import definition_path, definition_paths
 
-from .webkit import PASSWORD, ROLES, csrf_of, logged_in, make_accounts
+from .webkit import ROLES, account_id_of, csrf_of, logged_in, logs_in, make_accounts
 
 ADMIN, RECTOR = ROLES["admin"], ROLES["rektor"]
 NEWCOMER = "verksamhetschef.forskola@example.se"
@@ -47,18 +46,6 @@ NEW_PASSWORD = "ett-nytt-losenord-2026"
 def _core(web: FastAPI) -> App:
     app: App = web.state.app
     return app
-
-
-def _id_of(app: App, email: str) -> int:
-    return next(a.id for a in list_accounts(app) if a.email == email)
-
-
-def _logs_in(app: App, email: str, password: str = PASSWORD) -> bool:
-    try:
-        log_in(app, email, password)
-    except NotAuthenticated:
-        return False
-    return True
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -123,7 +110,7 @@ def test_the_start_page_counts_accounts_people_and_workflows(web: FastAPI) -> No
 # --- accounts --------------------------------------------------------------------------------
 
 
-def test_an_admin_creates_an_account_for_a_person_who_then_logs_in(web: FastAPI) -> None:
+def test_an_admin_creates_an_account_for_a_person_who_thenlogs_in(web: FastAPI) -> None:
     app = _core(web)
     client = logged_in(web, ADMIN)
     csrf = csrf_of(client)
@@ -140,9 +127,9 @@ def test_an_admin_creates_an_account_for_a_person_who_then_logs_in(web: FastAPI)
         },
     )
     assert answer.status_code == 303
-    account_id = _id_of(app, NEWCOMER)
+    account_id = account_id_of(app, NEWCOMER)
     assert answer.headers["location"].startswith(f"/admin/konton/{account_id}?klart=")
-    assert _logs_in(app, NEWCOMER, NEW_PASSWORD)
+    assert logs_in(app, NEWCOMER, NEW_PASSWORD)
     page = client.get(answer.headers["location"]).text
     assert "Konto skapat för" in page
     assert "Aktivt" in page
@@ -182,11 +169,11 @@ def test_creating_refuses_differing_passwords_and_an_unknown_person(web: FastAPI
 def test_a_form_without_the_csrf_token_changes_nothing(web: FastAPI) -> None:
     app = _core(web)
     client = logged_in(web, ADMIN)
-    rektor = _id_of(app, RECTOR)
+    rektor = account_id_of(app, RECTOR)
     answer = client.post(f"/admin/konton/{rektor}/inaktivera", data={"confirm": "ja"})
     assert answer.status_code == 403
     assert "CSRF" in answer.text
-    assert _logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR)
 
 
 def test_disabling_needs_the_box_ends_the_sessions_and_enabling_undoes_it(web: FastAPI) -> None:
@@ -194,23 +181,23 @@ def test_disabling_needs_the_box_ends_the_sessions_and_enabling_undoes_it(web: F
     client = logged_in(web, ADMIN)
     csrf = csrf_of(client)
     victim = logged_in(web, RECTOR)
-    rektor = _id_of(app, RECTOR)
+    rektor = account_id_of(app, RECTOR)
     answer = client.post(f"/admin/konton/{rektor}/inaktivera", data={"csrf_token": csrf})
     assert answer.status_code == 400
     assert "tick the box" in answer.text
-    assert _logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR)
     answer = client.post(
         f"/admin/konton/{rektor}/inaktivera", data={"csrf_token": csrf, "confirm": "ja"}
     )
     assert answer.status_code == 303
-    assert not _logs_in(app, RECTOR)
+    assert not logs_in(app, RECTOR)
     assert victim.get("/mitt").status_code == 303  # its session ended: back to the login
     page = client.get(f"/admin/konton/{rektor}").text
     assert "Inaktiverat" in page
     assert "Aktivera kontot" in page
     answer = client.post(f"/admin/konton/{rektor}/aktivera", data={"csrf_token": csrf})
     assert answer.status_code == 303
-    assert _logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR)
     trail = [(e.trigger, e.actor, e.from_state, e.to_state) for e in account_history(app, RECTOR)]
     assert trail[:2] == [
         ("enable", ADMIN, "disabled", "active"),
@@ -224,7 +211,7 @@ def test_an_admin_neither_disables_themselves_nor_removes_their_own_admin_flag(
     app = _core(web)
     client = logged_in(web, ADMIN)
     csrf = csrf_of(client)
-    me = _id_of(app, ADMIN)
+    me = account_id_of(app, ADMIN)
     page = client.get(f"/admin/konton/{me}").text
     assert "Du kan inte inaktivera ditt eget konto" in page
     assert "Du kan inte ta bort din egen administratörsrätt" in page
@@ -243,7 +230,7 @@ def test_admin_is_granted_and_revoked_by_another_admin(web: FastAPI) -> None:
     app = _core(web)
     client = logged_in(web, ADMIN)
     csrf = csrf_of(client)
-    rektor = _id_of(app, RECTOR)
+    rektor = account_id_of(app, RECTOR)
     answer = client.post(f"/admin/konton/{rektor}/gor-admin", data={"csrf_token": csrf})
     assert answer.status_code == 400  # the box is needed
     answer = client.post(
@@ -254,7 +241,7 @@ def test_admin_is_granted_and_revoked_by_another_admin(web: FastAPI) -> None:
     assert now_admin.get("/admin").status_code == 200
     # the new administrator may take the flag of the first one, not their own
     other = csrf_of(now_admin)
-    me = _id_of(app, ADMIN)
+    me = account_id_of(app, ADMIN)
     answer = now_admin.post(
         f"/admin/konton/{me}/ta-bort-admin", data={"csrf_token": other, "confirm": "ja"}
     )
@@ -267,19 +254,19 @@ def test_admin_is_granted_and_revoked_by_another_admin(web: FastAPI) -> None:
 def test_a_locked_account_shows_until_when_and_is_unlocked(web: FastAPI) -> None:
     app = _core(web)
     for _ in range(app.settings.web.max_failed_logins):
-        assert not _logs_in(app, RECTOR, "fel-losenord-fel-losenord")
-    assert not _logs_in(app, RECTOR)  # locked, even with the right password
+        assert not logs_in(app, RECTOR, "fel-losenord-fel-losenord")
+    assert not logs_in(app, RECTOR)  # locked, even with the right password
     client = logged_in(web, ADMIN)
     csrf = csrf_of(client)
     listing = client.get("/admin/konton").text
     row = listing[listing.index(RECTOR) :].split("</tr>")[0]
     assert "Låst" in row
     assert "09:15" in row
-    rektor = _id_of(app, RECTOR)
+    rektor = account_id_of(app, RECTOR)
     assert "Lås upp kontot" in client.get(f"/admin/konton/{rektor}").text
     answer = client.post(f"/admin/konton/{rektor}/las-upp", data={"csrf_token": csrf})
     assert answer.status_code == 303
-    assert _logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR)
     answer = client.post(f"/admin/konton/{rektor}/las-upp", data={"csrf_token": csrf})
     assert answer.status_code == 400
     assert "is not locked" in answer.text
@@ -289,14 +276,14 @@ def test_a_new_password_is_set_after_confirmation(web: FastAPI) -> None:
     app = _core(web)
     client = logged_in(web, ADMIN)
     csrf = csrf_of(client)
-    rektor = _id_of(app, RECTOR)
+    rektor = account_id_of(app, RECTOR)
     form = {"csrf_token": csrf, "password": NEW_PASSWORD, "password2": NEW_PASSWORD}
     assert client.post(f"/admin/konton/{rektor}/losenord", data=form).status_code == 400
-    assert _logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR)
     answer = client.post(f"/admin/konton/{rektor}/losenord", data={**form, "confirm": "ja"})
     assert answer.status_code == 303
-    assert not _logs_in(app, RECTOR)
-    assert _logs_in(app, RECTOR, NEW_PASSWORD)
+    assert not logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR, NEW_PASSWORD)
 
 
 def test_an_unknown_account_or_action_is_named(web: FastAPI) -> None:
@@ -304,7 +291,7 @@ def test_an_unknown_account_or_action_is_named(web: FastAPI) -> None:
     csrf = csrf_of(client)
     assert client.get("/admin/konton/9999").status_code == 404
     answer = client.post(
-        f"/admin/konton/{_id_of(_core(web), RECTOR)}/radera", data={"csrf_token": csrf}
+        f"/admin/konton/{account_id_of(_core(web), RECTOR)}/radera", data={"csrf_token": csrf}
     )
     assert answer.status_code == 400
     assert "unknown account action &#39;radera&#39;" in answer.text

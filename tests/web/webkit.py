@@ -147,3 +147,31 @@ def shot(browser: Any, name: str, fallback: Path) -> Path:
     path = folder / f"{name}.png"
     browser.save_screenshot(str(path))
     return path
+
+
+def account_id_of(app: App, email: str) -> int:
+    """The id of the account of ``email`` (StopIteration if there is none)."""
+    from styrhjul.services.accounts import list_accounts  # noqa: PLC0415 - kept beside the helpers using it
+
+    return next(a.id for a in list_accounts(app) if a.email == email)
+
+
+def logs_in(app: App, email: str, password: str = PASSWORD) -> bool:
+    """Whether ``email`` can log in with ``password`` now (the service, not a page)."""
+    from styrhjul.errors import NotAuthenticated  # noqa: PLC0415 - kept beside the helpers using it
+    from styrhjul.services.accounts import log_in  # noqa: PLC0415
+
+    try:
+        log_in(app, email, password)
+    except NotAuthenticated:
+        return False
+    return True
+
+
+def api_client(web: FastAPI, email: str) -> TestClient:
+    """A client of the JSON API with a bearer token of ``email`` (and no cookie)."""
+    client = TestClient(web, base_url="http://testserver")
+    answer = client.post("/api/v1/session", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 201, answer.text
+    client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    return client
