@@ -26,7 +26,7 @@ from styrhjul.services.meetings import schedule_meeting
 from styrhjul.services.planning import plan_round
 from styrhjul.services.views import DialogRow, dialog_detail, list_dialogs
 
-from .webkit import PASSWORD, ROLES, csrf_of, logged_in
+from .webkit import PASSWORD, ROLES, api_client, csrf_of, logged_in
 
 API = "/api/v1"
 SECRETARY, RECTOR, HEAD = ROLES["secretary"], ROLES["rektor"], ROLES["area_head"]
@@ -36,15 +36,6 @@ DIRECTOR, OTHER = ROLES["director"], ROLES["other_rektor"]
 def _core(web: FastAPI) -> App:
     app: App = web.state.app
     return app
-
-
-def _client(web: FastAPI, email: str) -> TestClient:
-    """A client with a bearer token of ``email`` (and no cookie)."""
-    client = TestClient(web, base_url="http://testserver")
-    answer = client.post(f"{API}/session", json={"email": email, "password": PASSWORD})
-    assert answer.status_code == 201, answer.text
-    client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
-    return client
 
 
 def _ok(answer: Any, status: int = 200) -> Any:
@@ -77,7 +68,7 @@ def _started(web: FastAPI, clock: FixedClock, unit: str = "vastra-skolan") -> in
 def _held(web: FastAPI, clock: FixedClock) -> tuple[int, int, TestClient]:
     """A dialog held by the secretary with one agreement of the rektor's: (dialog, agreement)."""
     dialog_id = _started(web, clock)
-    secretary = _client(web, SECRETARY)
+    secretary = api_client(web, SECRETARY)
     held = _ok(
         secretary.post(
             f"{API}/dialogs/{dialog_id}/held",
@@ -104,7 +95,7 @@ def test_a_bearer_token_opens_reads_and_ends_a_session(web: FastAPI) -> None:
     _refused(wrong, 401)
     assert "token" not in wrong.json()
 
-    client = _client(web, RECTOR)
+    client = api_client(web, RECTOR)
     me = _ok(client.get(f"{API}/me"))
     assert me["email"] == RECTOR
     assert me["admin"] is False
@@ -112,9 +103,9 @@ def test_a_bearer_token_opens_reads_and_ends_a_session(web: FastAPI) -> None:
     assert {"role": "rektor", "unit": "vastra-skolan"} in me["roles"]
     assert "vastra-skolan" in me["units"]
     assert "ekbackens-forskoleomrade" not in me["units"]
-    director = _ok(_client(web, DIRECTOR).get(f"{API}/me"))
+    director = _ok(api_client(web, DIRECTOR).get(f"{API}/me"))
     assert director["reads_all"] is True
-    assert _ok(_client(web, ROLES["admin"]).get(f"{API}/me"))["admin"] is True
+    assert _ok(api_client(web, ROLES["admin"]).get(f"{API}/me"))["admin"] is True
 
     assert client.delete(f"{API}/session").status_code == 204
     _refused(client.get(f"{API}/me"), 401, "session has ended")
@@ -149,7 +140,7 @@ def test_a_cookie_needs_the_csrf_header_on_unsafe_requests(web: FastAPI) -> None
 
 
 def test_bad_json_is_a_422_naming_the_field(planned_web: FastAPI) -> None:
-    client = _client(planned_web, SECRETARY)
+    client = api_client(planned_web, SECRETARY)
     broken = client.post(
         f"{API}/session", content=b'{"email": ', headers={"Content-Type": "application/json"}
     )
@@ -177,14 +168,14 @@ def test_bad_json_is_a_422_naming_the_field(planned_web: FastAPI) -> None:
 def test_a_participant_reads_their_agenda_dialog_and_invite(planned_web: FastAPI) -> None:
     app = _core(planned_web)
     own, other = _dialog(app, "vastra-skolan").id, _dialog(app, "ekbackens-forskoleomrade").id
-    rektor = _client(planned_web, RECTOR)
+    rektor = api_client(planned_web, RECTOR)
     entries = _ok(rektor.get(f"{API}/agenda"))
     entry = next(e for e in entries if e["id"] == own)
     assert entry["kind"] == "dialog"
     assert entry["has_invite"] is True
     assert entry["open_mine"] >= 2
     assert any(s["mine"] for s in entry["steps"])
-    assert _ok(_client(planned_web, ROLES["admin"]).get(f"{API}/agenda")) == []
+    assert _ok(api_client(planned_web, ROLES["admin"]).get(f"{API}/agenda")) == []
 
     dialog = _ok(rektor.get(f"{API}/dialogs/{own}"))
     assert dialog["unit"] == "vastra-skolan"
@@ -193,7 +184,7 @@ def test_a_participant_reads_their_agenda_dialog_and_invite(planned_web: FastAPI
     assert dialog["timeline"][0]["trigger"] == "plan"
     _refused(rektor.get(f"{API}/dialogs/{other}"), 403, "may not see dialog")
     _refused(rektor.get(f"{API}/dialogs/{2**31 - 1}"), 404, "not found")
-    assert _ok(_client(planned_web, SECRETARY).get(f"{API}/dialogs/{own}"))["may_run"] is True
+    assert _ok(api_client(planned_web, SECRETARY).get(f"{API}/dialogs/{own}"))["may_run"] is True
 
     invite = rektor.get(f"{API}/dialogs/{own}/invite.ics")
     assert invite.status_code == 200
@@ -205,18 +196,18 @@ def test_a_participant_reads_their_agenda_dialog_and_invite(planned_web: FastAPI
 def test_an_instance_with_its_timeline_for_those_who_may_read_it(planned_web: FastAPI) -> None:
     app = _core(planned_web)
     dialog_id = _dialog(app, "vastra-skolan").id
-    head = _ok(_client(planned_web, HEAD).get(f"{API}/instances/{dialog_id}"))
+    head = _ok(api_client(planned_web, HEAD).get(f"{API}/instances/{dialog_id}"))
     assert head["kind"] == "dialog"
     assert head["state"] == "planned"
     assert head["final"] is False
     assert [e["trigger"] for e in head["timeline"]][:1] == ["plan"]
     assert head["checklist"]
-    _refused(_client(planned_web, OTHER).get(f"{API}/instances/{dialog_id}"), 403)
-    _refused(_client(planned_web, OTHER).get(f"{API}/instances/999999"), 404)
+    _refused(api_client(planned_web, OTHER).get(f"{API}/instances/{dialog_id}"), 403)
+    _refused(api_client(planned_web, OTHER).get(f"{API}/instances/999999"), 404)
 
 
 def test_the_overviews_are_scoped_to_the_reader(planned_web: FastAPI) -> None:
-    director, rektor = _client(planned_web, DIRECTOR), _client(planned_web, RECTOR)
+    director, rektor = api_client(planned_web, DIRECTOR), api_client(planned_web, RECTOR)
     everything = _ok(director.get(f"{API}/events", params={"year": 2026}))
     mine = _ok(rektor.get(f"{API}/events", params={"year": 2026}))
     assert {e["kind"] for e in everything} >= {"dialog"}
@@ -230,10 +221,10 @@ def test_the_overviews_are_scoped_to_the_reader(planned_web: FastAPI) -> None:
 
 
 def test_the_desk_lists_what_the_secretary_keeps(planned_web: FastAPI) -> None:
-    desk = _ok(_client(planned_web, SECRETARY).get(f"{API}/desk"))
+    desk = _ok(api_client(planned_web, SECRETARY).get(f"{API}/desk"))
     assert len(desk["to_hold"]) == 40
     assert desk["to_close"] == desk["closed"] == []
-    refused = _client(planned_web, RECTOR).get(f"{API}/desk")
+    refused = api_client(planned_web, RECTOR).get(f"{API}/desk")
     assert refused.status_code == 403
     assert "is no secretary today" in refused.json()["error"]
 
@@ -242,7 +233,7 @@ def test_the_desk_lists_what_the_secretary_keeps(planned_web: FastAPI) -> None:
 
 
 def test_a_participant_ticks_their_own_step_not_anothers(planned_web: FastAPI) -> None:
-    rektor = _client(planned_web, RECTOR)
+    rektor = api_client(planned_web, RECTOR)
     entry = next(e for e in _ok(rektor.get(f"{API}/agenda")) if e["kind"] == "dialog")
     own = next(s for s in entry["steps"] if s["mine"] and s["done_at"] is None)
     others = next(s for s in entry["steps"] if not s["mine"])
@@ -263,10 +254,10 @@ def test_a_dialog_held_followed_up_and_closed(planned_web: FastAPI, clock: Fixed
         "minutes": "Vi gick igenom kvalitetsrapporten.",
         "agreements": [{"text": "Plan för närvaro", "owner": RECTOR, "due_on": "2026-12-01"}],
     }
-    secretary = _client(planned_web, SECRETARY)
+    secretary = api_client(planned_web, SECRETARY)
     stale = secretary.post(f"{url}/held", json={**body, "expected_version": version - 1})
     _refused(stale, 409, "changed by someone else")
-    _refused(_client(planned_web, RECTOR).post(f"{url}/held", json=body), 403, "hold")
+    _refused(api_client(planned_web, RECTOR).post(f"{url}/held", json=body), 403, "hold")
     unknown = {**body, "agreements": [{**body["agreements"][0], "owner": "x@example.se"}]}
     _refused(secretary.post(f"{url}/held", json=unknown), 400, "agreement[1].owner")
     assert dialog_detail(app, dialog_id).dialog.state == "preparing"
@@ -278,10 +269,10 @@ def test_a_dialog_held_followed_up_and_closed(planned_web: FastAPI, clock: Fixed
     _refused(secretary.post(f"{url}/close"), 409, "still open")
     agreement = _ok(secretary.get(url))["agreements"][0]
     assert agreement["open"] is True
-    _refused(_client(planned_web, OTHER).post(f"{API}/agreements/{agreement['id']}/done"), 403)
-    done = _ok(_client(planned_web, RECTOR).post(f"{API}/agreements/{agreement['id']}/done"))
+    _refused(api_client(planned_web, OTHER).post(f"{API}/agreements/{agreement['id']}/done"), 403)
+    done = _ok(api_client(planned_web, RECTOR).post(f"{API}/agreements/{agreement['id']}/done"))
     assert done["done_by"] == RECTOR
-    _refused(_client(planned_web, RECTOR).post(f"{url}/close", json={"reason": "Klart"}), 403)
+    _refused(api_client(planned_web, RECTOR).post(f"{url}/close", json={"reason": "Klart"}), 403)
     closed = _ok(secretary.post(f"{url}/close", json={"reason": "Allt klart"}))
     assert closed["state"] == "closed"
     assert closed["final"] is True
@@ -295,7 +286,7 @@ def test_an_agreement_carried_to_the_next_round(planned_web: FastAPI, clock: Fix
     _refused(secretary.post(url), 400, "plan the next round first")
     plan_round(_core(planned_web), SchoolYear(2026), 2)
     _refused(secretary.post(url, json={"to_meeting": 5}), 400, "not to a meeting")
-    _refused(_client(planned_web, RECTOR).post(url), 403, "carry its agreements")
+    _refused(api_client(planned_web, RECTOR).post(url), 403, "carry its agreements")
     carried = _ok(secretary.post(url, json={"due_on": "2027-02-01"}))
     assert carried["kind"] == "dialog"
     assert carried["from_instance"] == dialog_id
@@ -312,7 +303,7 @@ def test_a_dialog_postponed_and_cancelled(planned_web: FastAPI) -> None:
     app = _core(planned_web)
     row = _dialog(app, "vastra-skolan")
     url = f"{API}/dialogs/{row.id}"
-    secretary = _client(planned_web, SECRETARY)
+    secretary = api_client(planned_web, SECRETARY)
     later = (row.starts_at + timedelta(days=7)).isoformat()
     sunday = datetime(2026, 10, 4, 10, tzinfo=STOCKHOLM).isoformat()
     _refused(
@@ -322,7 +313,7 @@ def test_a_dialog_postponed_and_cancelled(planned_web: FastAPI) -> None:
         "not a working day",
     )
     _refused(
-        _client(planned_web, RECTOR).post(
+        api_client(planned_web, RECTOR).post(
             f"{url}/postpone", json={"starts_at": later, "reason": "Krock"}
         ),
         403,
@@ -338,7 +329,7 @@ def test_a_dialog_postponed_and_cancelled(planned_web: FastAPI) -> None:
     assert moved["state"] == "planned"
     assert dialog_detail(app, row.id).dialog.starts_at == row.starts_at + timedelta(days=7)
     _refused(secretary.post(f"{url}/cancel", json={"reason": " "}), 400, "reason")
-    _refused(_client(planned_web, RECTOR).post(f"{url}/cancel", json={"reason": "Sjuk"}), 403)
+    _refused(api_client(planned_web, RECTOR).post(f"{url}/cancel", json={"reason": "Sjuk"}), 403)
     cancelled = _ok(secretary.post(f"{url}/cancel", json={"reason": "Rektor sjuk"}))
     assert cancelled["state"] == "cancelled"
     _refused(secretary.post(f"{url}/cancel", json={"reason": "Igen"}), 409, "cannot 'cancel'")
@@ -356,8 +347,8 @@ def _meeting(app: App, day: int) -> int:
 def test_a_meeting_from_agenda_to_closed(app: App, web: FastAPI, clock: FixedClock) -> None:
     first, second = _meeting(app, 8), _meeting(app, 22)
     url = f"{API}/meetings/{first}"
-    secretary, director = _client(web, SECRETARY), _client(web, DIRECTOR)
-    rektor = _client(web, RECTOR)
+    secretary, director = api_client(web, SECRETARY), api_client(web, DIRECTOR)
+    rektor = api_client(web, RECTOR)
     _refused(rektor.get(url), 403)
     _refused(secretary.post(f"{url}/send-agenda"), 400, "agenda is empty")
     item = add_agenda_item(app, first, actor=SECRETARY, kind="decision", title="Tidplan för VP")
@@ -376,8 +367,8 @@ def test_a_meeting_from_agenda_to_closed(app: App, web: FastAPI, clock: FixedClo
     }
     _refused(secretary.post(f"{url}/held", json=record), 409, "hold")  # not started yet
     clock.set(datetime(2026, 9, 8, 16, tzinfo=STOCKHOLM))  # sessions idle out: log in again
-    secretary, director = _client(web, SECRETARY), _client(web, DIRECTOR)
-    rektor = _client(web, RECTOR)
+    secretary, director = api_client(web, SECRETARY), api_client(web, DIRECTOR)
+    rektor = api_client(web, RECTOR)
     bad = {**record, "items": [{"id": item + 1000}]}
     _refused(secretary.post(f"{url}/held", json=bad), 400, "item[0].id", "no agenda item")
     held = _ok(secretary.post(f"{url}/held", json=record))
@@ -400,7 +391,7 @@ def test_a_meeting_from_agenda_to_closed(app: App, web: FastAPI, clock: FixedClo
 def test_a_meeting_postponed_and_cancelled(app: App, web: FastAPI) -> None:
     first, second = _meeting(app, 8), _meeting(app, 22)
     url = f"{API}/meetings/{first}"
-    secretary = _client(web, SECRETARY)
+    secretary = api_client(web, SECRETARY)
     taken = datetime(2026, 9, 22, 9, tzinfo=STOCKHOLM).isoformat()
     _refused(
         secretary.post(f"{url}/postpone", json={"starts_at": taken, "reason": "Krock"}),
@@ -409,13 +400,15 @@ def test_a_meeting_postponed_and_cancelled(app: App, web: FastAPI) -> None:
     )
     free = datetime(2026, 9, 15, 13, tzinfo=STOCKHOLM).isoformat()
     _refused(
-        _client(web, RECTOR).post(f"{url}/postpone", json={"starts_at": free, "reason": "Krock"}),
+        api_client(web, RECTOR).post(
+            f"{url}/postpone", json={"starts_at": free, "reason": "Krock"}
+        ),
         403,
     )
     moved = _ok(secretary.post(f"{url}/postpone", json={"starts_at": free, "reason": "Krock"}))
     assert moved["state"] == "planned"
     assert meeting_detail(app, first).meeting.starts_at.date() == date(2026, 9, 15)
-    _refused(_client(web, RECTOR).post(f"{url}/cancel", json={"reason": "Inget"}), 403)
+    _refused(api_client(web, RECTOR).post(f"{url}/cancel", json={"reason": "Inget"}), 403)
     assert _ok(secretary.post(f"{url}/cancel", json={"reason": "Inget att ta upp"}))["final"]
     _refused(secretary.post(f"{url}/close"), 409)
     _refused(secretary.get(f"{API}/meetings/{2**31 - 1}"), 404)
@@ -426,7 +419,7 @@ def test_a_meeting_postponed_and_cancelled(app: App, web: FastAPI) -> None:
 
 
 def test_feed_tokens_made_listed_and_revoked_only_by_their_owner(web: FastAPI) -> None:
-    rektor = _client(web, RECTOR)
+    rektor = api_client(web, RECTOR)
     made = _ok(rektor.post(f"{API}/feed-tokens", json={"label": "Telefonen"}), 201)
     assert made["address"].startswith("http")
     feed = TestClient(web).get("/kalender/" + made["address"].rsplit("/", 1)[1])
@@ -437,7 +430,7 @@ def test_feed_tokens_made_listed_and_revoked_only_by_their_owner(web: FastAPI) -
     ]
     assert "address" not in listed[0]
     token_id = made["feed"]["id"]
-    _refused(_client(web, OTHER).delete(f"{API}/feed-tokens/{token_id}"), 403, "not theirs")
+    _refused(api_client(web, OTHER).delete(f"{API}/feed-tokens/{token_id}"), 403, "not theirs")
     _refused(rektor.post(f"{API}/feed-tokens", json={"label": "a\nb"}), 400, "label")
     revoked = _ok(rektor.delete(f"{API}/feed-tokens/{token_id}"))
     assert revoked["revoked_at"] is not None

@@ -15,19 +15,11 @@ from fastapi.testclient import TestClient
 
 from styrhjul.services.context import App
 
-from .webkit import PASSWORD, ROLES
+from .webkit import ROLES, api_client
 
 API = "/api/v1"
 NORR = "grundskola-norr"
 SCHOOL = "vastra-skolan"
-
-
-def _client(web: FastAPI, email: str) -> TestClient:
-    client = TestClient(web, base_url="http://testserver")
-    answer = client.post(f"{API}/session", json={"email": email, "password": PASSWORD})
-    assert answer.status_code == 201, answer.text
-    client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
-    return client
 
 
 @pytest.fixture
@@ -44,7 +36,7 @@ def _get(client: TestClient, **params: Any) -> Any:
 
 
 def test_the_director_pages_through_every_overdue_step(late_web: FastAPI) -> None:
-    client = _client(late_web, ROLES["director"])
+    client = api_client(late_web, ROLES["director"])
     first = _get(client)
     assert (first["first"], first["total"], first["total_exact"], first["size"]) == (
         1,
@@ -76,7 +68,7 @@ def test_the_director_pages_through_every_overdue_step(late_web: FastAPI) -> Non
 
 
 def test_filters_and_scope_match_the_page_and_are_kept_in_sql(late_web: FastAPI) -> None:
-    director = _client(late_web, ROLES["director"])
+    director = api_client(late_web, ROLES["director"])
     norr = _get(director, area=NORR, size=500)
     school = _get(director, area=NORR, unit=SCHOOL, size=500)
     assert 0 < school["total"] < norr["total"] < 236
@@ -85,11 +77,11 @@ def test_filters_and_scope_match_the_page_and_are_kept_in_sql(late_web: FastAPI)
     late = _get(director, min_days=5, level="area_rektor", size=500)
     assert late["items"]
     assert all(s["days_overdue"] >= 5 for s in late["items"])
-    head = _client(late_web, ROLES["area_head"])
+    head = api_client(late_web, ROLES["area_head"])
     theirs = _get(head, size=500)
     assert theirs["total"] == norr["total"]
     assert {s["id"] for s in theirs["items"]} == {s["id"] for s in norr["items"]}
-    mine = _get(_client(late_web, ROLES["rektor"]), size=500)
+    mine = _get(api_client(late_web, ROLES["rektor"]), size=500)
     assert {s["unit"] for s in mine["items"]} == {SCHOOL}
     assert _get(director, level="assignment")["items"] == []
 
@@ -117,7 +109,7 @@ def test_filters_and_scope_match_the_page_and_are_kept_in_sql(late_web: FastAPI)
 def test_bad_values_are_4xx_naming_the_parameter(
     planned_web: FastAPI, query: dict[str, str], status: int, named: str
 ) -> None:
-    client = _client(planned_web, ROLES["rektor"])
+    client = api_client(planned_web, ROLES["rektor"])
     answer = client.get(f"{API}/overdue", params=query)
     assert answer.status_code == status, answer.text
     body = answer.json()
@@ -126,7 +118,7 @@ def test_bad_values_are_4xx_naming_the_parameter(
 
 
 def test_nothing_overdue_and_no_login(planned_web: FastAPI) -> None:
-    empty = _get(_client(planned_web, ROLES["director"]))
+    empty = _get(api_client(planned_web, ROLES["director"]))
     assert empty == {"items": [], "first": 0, "total": 0, "total_exact": True, "size": 100,
                      "next": None, "previous": None, "last": None}  # fmt: skip
     anonymous = TestClient(planned_web, base_url="http://testserver")
