@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePath
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment, UnitCycle
 from styrhjul.db.web import WebAccount
-from styrhjul.errors import InputError
+from styrhjul.errors import InputError, NotFound
 from styrhjul.services.accounts import account_state
 from styrhjul.services.context import App
 from styrhjul.services.definitions import Problem
@@ -98,9 +98,23 @@ class AccountView:
 
 def account_views(app: App) -> list[AccountView]:
     """Every account with its state now, by e-mail address."""
+    return _account_views(app)
+
+
+def account_view(app: App, account_id: int) -> AccountView:
+    """Account ``account_id`` with its state now; NotFound if there is none."""
+    found = _account_views(app, WebAccount.id == account_id)
+    if not found:
+        raise NotFound("account", account_id)
+    return found[0]
+
+
+def _account_views(app: App, *where: ColumnElement[bool]) -> list[AccountView]:
     now = app.clock.now()
     with app.db.session() as session:
-        rows = session.execute(select(WebAccount, Person).join(Person).order_by(Person.email)).all()
+        rows = session.execute(
+            select(WebAccount, Person).join(Person).where(*where).order_by(Person.email)
+        ).all()
         return [
             AccountView(
                 a.id,

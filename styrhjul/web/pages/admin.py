@@ -30,6 +30,7 @@ from styrhjul.services.accounts import (
     unlock,
 )
 from styrhjul.services.administration import (
+    account_view,
     account_views,
     apply_organisation,
     check_organisation,
@@ -185,14 +186,13 @@ async def account_create(request: Request, me: Admin) -> RedirectResponse:
 @router.get("/konton/{account_id}", response_class=HTMLResponse, include_in_schema=False)
 def account_page(request: Request, account_id: AccountId, me: Admin) -> HTMLResponse:
     app = core(request)
-    email = account_email(app, account_id)
-    [account] = [a for a in account_views(app) if a.id == account_id]
+    account = account_view(app, account_id)
     return page(
         request,
         "admin/account.html",
         account=account,
-        history=account_history(app, email),
-        is_self=email == me.email,
+        history=account_history(app, account.email),
+        is_self=account.email == me.email,
         state_names=STATE_NAMES,
         trigger_names=TRIGGER_NAMES,
     )
