@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from styrhjul.db.models import Instance
-from styrhjul.errors import NotAuthenticated
 from styrhjul.services.accounts import OPERATOR, account_history, list_accounts, log_in
 from styrhjul.services.context import App
 
-from .webkit import PASSWORD, ROLES
+from .webkit import PASSWORD, ROLES, account_id_of, logs_in
 
 ADMIN, RECTOR = ROLES["admin"], ROLES["rektor"]
 NEWCOMER = "verksamhetschef.forskola@example.se"
@@ -46,18 +45,6 @@ def _bearer(web: FastAPI, email: str) -> TestClient:
     """A client with a bearer token of ``email`` (as an API client logs in)."""
     token = log_in(_core(web), email, PASSWORD).token
     return TestClient(web, headers={"Authorization": f"Bearer {token}"})
-
-
-def _id_of(app: App, email: str) -> int:
-    return next(a.id for a in list_accounts(app) if a.email == email)
-
-
-def _logs_in(app: App, email: str, password: str = PASSWORD) -> bool:
-    try:
-        log_in(app, email, password)
-    except NotAuthenticated:
-        return False
-    return True
 
 
 def test_the_openapi_lists_every_admin_route_with_typed_answers(web: FastAPI) -> None:
@@ -92,10 +79,10 @@ def test_accounts_are_listed_created_disabled_and_enabled(web: FastAPI) -> None:
     assert made.status_code == 201
     account = made.json()
     assert (account["email"], account["admin"], account["state"]) == (NEWCOMER, False, "active")
-    assert _logs_in(app, NEWCOMER, NEW_PASSWORD)
+    assert logs_in(app, NEWCOMER, NEW_PASSWORD)
     disabled = client.post(f"/api/v1/admin/accounts/{account['id']}/disable")
     assert disabled.json()["state"] == "disabled"
-    assert not _logs_in(app, NEWCOMER, NEW_PASSWORD)
+    assert not logs_in(app, NEWCOMER, NEW_PASSWORD)
     enabled = client.post(f"/api/v1/admin/accounts/{account['id']}/enable")
     assert enabled.json()["state"] == "active"
     assert [e.actor for e in account_history(app, NEWCOMER)] == [ADMIN] * 3
@@ -125,7 +112,7 @@ def test_bad_account_requests_name_what_is_wrong(web: FastAPI) -> None:
 def test_admin_is_granted_and_revoked_but_never_ones_own(web: FastAPI) -> None:
     app = _core(web)
     client = _bearer(web, ADMIN)
-    me, rektor = _id_of(app, ADMIN), _id_of(app, RECTOR)
+    me, rektor = account_id_of(app, ADMIN), account_id_of(app, RECTOR)
     for answer in (
         client.delete(f"/api/v1/admin/accounts/{me}/admin"),
         client.post(f"/api/v1/admin/accounts/{me}/disable"),
@@ -143,14 +130,14 @@ def test_admin_is_granted_and_revoked_but_never_ones_own(web: FastAPI) -> None:
 def test_a_locked_account_is_unlocked(web: FastAPI) -> None:
     app = _core(web)
     for _ in range(app.settings.web.max_failed_logins):
-        assert not _logs_in(app, RECTOR, "fel-losenord-fel-losenord")
+        assert not logs_in(app, RECTOR, "fel-losenord-fel-losenord")
     client = _bearer(web, ADMIN)
-    rektor = _id_of(app, RECTOR)
+    rektor = account_id_of(app, RECTOR)
     [row] = [r for r in client.get("/api/v1/admin/accounts").json() if r["id"] == rektor]
     assert row["state"] == "locked"
     assert row["locked_until"].startswith("2026-09-01T")
     assert client.post(f"/api/v1/admin/accounts/{rektor}/unlock").json()["state"] == "active"
-    assert _logs_in(app, RECTOR)
+    assert logs_in(app, RECTOR)
     assert client.post(f"/api/v1/admin/accounts/{rektor}/unlock").status_code == 400
 
 
