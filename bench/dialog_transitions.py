@@ -336,7 +336,7 @@ def one_size(units: int, runs: int, folder: Path, store: SqliteStore | PostgresS
             Figures("peer", "SpiffWorkflow task + serialise + COMMIT", tuple(peer), count, UNIT)
         )
 
-    every = [took for took in latencies.values() for took in took]
+    every = [took for samples in latencies.values() for took in samples]
     return Result(
         workload="dialog_transitions",
         title="Dialogs planned → closed, a transaction per transition",

@@ -124,9 +124,9 @@ def one_size(units: int, runs: int, folder: Path) -> Result:
     spec, serializer = dialog_round_spec(), BpmnWorkflowSerializer()
     peer: list[float] = []
     for _ in range(runs):
-        table = fresh_peer_table(folder / "peer.db")
+        store = fresh_peer_table(folder / "peer.db")
         began = time.perf_counter()
-        spiff_start(spec, serializer, instances, table)
+        spiff_start(spec, serializer, instances, store)
         peer.append(time.perf_counter() - began)
 
     written = sum(len(batch) for batch in rows.values())
