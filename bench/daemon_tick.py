@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import random
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -195,7 +196,7 @@ def one_size(steps: int, runs: int, source: Path, folder: Path, due: int) -> Res
             "steps": total,
             "due_rows_found": found,
             "one_run_did": summaries[0],
-            "idle_tick_median_s": sorted(idle)[len(idle) // 2],
+            "idle_tick_median_s": statistics.median_high(idle),
             "build_s": built,
             **grown,
         },

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -154,7 +155,7 @@ def one_size(count: int, runs: int, folder: Path) -> Result:
     served = warm.count(b"BEGIN:VEVENT")
     if served != count or theirs.count(b"BEGIN:VEVENT") != count:
         raise RuntimeError(f"the feeds hold {served} and {theirs.count(b'BEGIN:VEVENT')} events")
-    cold_median = sorted(cold_s)[len(cold_s) // 2]
+    cold_median = statistics.median_high(cold_s)
     return Result(
         workload="feeds",
         title="A personal .ics feed, against icalendar serialising the same events",
@@ -166,7 +167,7 @@ def one_size(count: int, runs: int, folder: Path) -> Result:
         notes={
             "cold_feed_median_s": cold_median,
             "cold_feed_events_per_s": count / cold_median,
-            "cold_feed_over_floor": cold_median / sorted(floor)[len(floor) // 2],
+            "cold_feed_over_floor": cold_median / statistics.median_high(floor),
             "feed_bytes": len(warm),
             "floor_bytes": len(theirs),
             "build_s": built,

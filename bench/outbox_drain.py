@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import smtplib
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -188,7 +189,7 @@ def measure(args: argparse.Namespace) -> list[Result]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="styrhjul-bench-") as folder:
             samples.append(one_run(composed, Path(folder)))
-    enqueue_s = sorted(s["enqueue"] for s in samples)[len(samples) // 2]
+    enqueue_s = statistics.median_high(s["enqueue"] for s in samples)
     return [
         Result(
             workload="outbox_drain",
