@@ -17,13 +17,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from styrhjul.services.overdue import MAX_MIN_DAYS, OverdueFilter
+from styrhjul.services.overdue import MAX_MIN_DAYS
 from styrhjul.services.overdue_pages import (
     LAST,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     overdue_page,
     parse_cursor,
+    query_filter,
 )
 from styrhjul.web.api.deps import Core, Me
 
@@ -98,13 +99,7 @@ def list_overdue(
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Steps a page.")] = PAGE_SIZE,
 ) -> OverduePageOut:
     """The overdue steps the caller reads, most overdue first, a page at a time."""
-    filters = OverdueFilter(
-        level=level or None,
-        area=area or None,
-        unit=unit or None,
-        assignee=assignee or None,
-        min_days=min_days,
-    )
+    filters = query_filter(level=level, area=area, unit=unit, assignee=assignee, min_days=min_days)
     found = overdue_page(
         app,
         me.viewer,
