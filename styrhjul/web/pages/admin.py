@@ -7,7 +7,8 @@ gets the 403 page, logged like every refusal. Each form calls the service the CL
 administrator disables themselves or removes their own admin flag) and writes the audit
 rows. What cannot be undone needs its confirmation box ticked (400 without, nothing
 changed). An upload is checked and compared first and shown; the confirmation form
-carries the checked text and its SHA-256 back, so what is applied is what was shown.
+carries the checked text back, and is checked again when applied (a workflow's form also
+carries the text's SHA-256, which the install compares).
 """
 
 from __future__ import annotations
