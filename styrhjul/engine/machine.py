@@ -1,14 +1,18 @@
 """One ``transitions`` machine per workflow definition version, with many models.
 
-The machine decides, the service acts: :meth:`WorkflowMachine.fire` adds a throw-away
-model carrying the instance's facts, fires the trigger, reads the new state and removes
-the model again. No callback sends mail, writes audit rows or queries anything.
-``auto_transitions`` is off and invalid triggers raise, so every move is declared.
+The machine decides, the service acts: :meth:`WorkflowMachine.fire` hands the trigger's
+event a throw-away model carrying the instance's facts and reads the new state from it.
+The model is never added to the machine: adding one gives it a method per trigger and a
+callback slot per state, work that a model living for one call does not need, and the
+machine then holds no per-call state, so concurrent fires need no lock. No callback sends
+mail, writes audit rows or queries anything. ``auto_transitions`` is off and invalid
+triggers raise, so every move is declared. What the definition says (the triggers from a
+state, the roles of a trigger) is read once, when the machine is built.
 """
 
 from __future__ import annotations
 
-import threading
+from collections import defaultdict
 from collections.abc import Iterable
 
 from transitions import EventData, Machine, MachineError
@@ -37,7 +41,6 @@ class WorkflowMachine:
     def __init__(self, definition: WorkflowDefinition) -> None:
         self.definition = definition
         spec = definition.spec
-        self._lock = threading.Lock()
         self._machine = Machine(
             model=None,
             states=[s.name for s in spec.state],
@@ -55,34 +58,37 @@ class WorkflowMachine:
             ignore_invalid_triggers=False,
             send_event=True,
         )
+        allowed: dict[str, set[str]] = defaultdict(set)
+        sources: dict[str, set[str]] = defaultdict(set)
+        roles: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+        override: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for t in spec.transition:
+            sources[t.trigger].update(t.source)
+            roles[t.trigger, None].update(t.roles)
+            for state in t.source:
+                allowed[state].add(t.trigger)
+                roles[t.trigger, state].update(t.roles)
+                override[t.trigger, state].update(t.override_roles)
+        self._allowed = {state: tuple(sorted(triggers)) for state, triggers in allowed.items()}
+        self._sources = {trigger: frozenset(states) for trigger, states in sources.items()}
+        self._roles = {key: frozenset(names) for key, names in roles.items()}
+        self._override_roles = {key: frozenset(names) for key, names in override.items()}
 
     def allowed_triggers(self, state: str) -> list[str]:
         """Triggers declared from ``state`` (their guards may still refuse)."""
-        return sorted({t.trigger for t in self.definition.spec.transition if state in t.source})
+        return list(self._allowed.get(state, ()))
 
     def sources(self, trigger: str) -> set[str]:
         """The states ``trigger`` is declared from."""
-        return {
-            s for t in self.definition.spec.transition if t.trigger == trigger for s in t.source
-        }
+        return set(self._sources.get(trigger, ()))
 
     def roles_for(self, trigger: str, state: str | None = None) -> set[str]:
         """The roles that may fire ``trigger`` (from ``state``, or from any state)."""
-        return {
-            role
-            for t in self.definition.spec.transition
-            if t.trigger == trigger and (state is None or state in t.source)
-            for role in t.roles
-        }
+        return set(self._roles.get((trigger, state), ()))
 
     def override_roles(self, trigger: str, state: str) -> set[str]:
         """The roles that may fire ``trigger`` from ``state`` although a condition refuses."""
-        return {
-            role
-            for t in self.definition.spec.transition
-            if t.trigger == trigger and state in t.source
-            for role in t.override_roles
-        }
+        return set(self._override_roles.get((trigger, state), ()))
 
     def refusal(self, facts: InstanceFacts, trigger: str) -> str | None:
         """Why the conditions of ``trigger`` refuse now, or None when they allow it."""
@@ -126,15 +132,10 @@ class WorkflowMachine:
         if not needed & held:
             raise PermissionDenied(self._needs(facts, trigger, needed, held, override=override))
         model = _Instance(facts, overriding=override)
-        with self._lock:
-            self._machine.add_model(model, initial=facts.state)
-            try:
-                # transitions gives the model trigger() in add_model; its stubs cannot say so
-                moved = model.trigger(trigger)  # type: ignore[attr-defined]
-            except MachineError as exc:
-                raise TransitionRefused(facts.ref, trigger, facts.state, allowed) from exc
-            finally:
-                self._machine.remove_model(model)
+        try:
+            moved = self._machine.events[trigger].trigger(model)
+        except MachineError as exc:
+            raise TransitionRefused(facts.ref, trigger, facts.state, allowed) from exc
         if not moved:
             raise TransitionRefused(
                 facts.ref,

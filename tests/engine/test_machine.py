@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +13,7 @@ from styrhjul.engine.definition import load_definition
 from styrhjul.engine.guards import InstanceFacts
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import PermissionDenied, TransitionRefused, exit_code
-from styrhjul.workflows import definition_path
+from styrhjul.workflows import definition_path, definition_paths
 
 STHLM = ZoneInfo("Europe/Stockholm")
 STARTS = datetime(2025, 10, 20, 9, 0, tzinfo=STHLM)
@@ -345,3 +346,36 @@ def test_two_machines_over_one_definition_are_independent() -> None:
     assert second.fire(facts("held", now=AFTER_START), "cancel", SECRETARY) == "cancelled"
     assert no_models(first)
     assert no_models(second)
+
+
+@pytest.mark.parametrize("path", definition_paths(), ids=lambda p: p.stem)
+def test_what_the_machine_reads_once_is_what_the_definition_says(path: Path) -> None:
+    """Triggers, sources and roles are indexed when the machine is built; the index must
+    answer as a scan of the definition's transitions does, for every state and trigger."""
+    definition = load_definition(path)
+    machine = WorkflowMachine(definition)
+    transitions = definition.spec.transition
+    states = [*(s.name for s in definition.spec.state), "no-such-state"]
+    triggers = [*sorted({t.trigger for t in transitions}), "no_such_trigger"]
+    for state in states:
+        declared = sorted({t.trigger for t in transitions if state in t.source})
+        assert machine.allowed_triggers(state) == declared
+    for trigger in triggers:
+        mine = [t for t in transitions if t.trigger == trigger]
+        assert machine.sources(trigger) == {s for t in mine for s in t.source}
+        assert machine.roles_for(trigger) == {r for t in mine for r in t.roles}
+        for state in states:
+            here = [t for t in mine if state in t.source]
+            assert machine.roles_for(trigger, state) == {r for t in here for r in t.roles}
+            assert machine.override_roles(trigger, state) == {
+                r for t in here for r in t.override_roles
+            }
+
+
+def test_answers_are_copies_a_caller_may_change(machine: WorkflowMachine) -> None:
+    machine.roles_for("cancel").add("member")
+    machine.allowed_triggers("planned").append("close")
+    machine.sources("close").clear()
+    assert "member" not in machine.roles_for("cancel")
+    assert "close" not in machine.allowed_triggers("planned")
+    assert machine.sources("close") == {"held", "following_up"}
