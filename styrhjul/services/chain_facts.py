@@ -3,17 +3,22 @@
 A level whose schedule names ``chain_after`` prepares its round N from the round N of the
 level below: every dialog of that round under the unit must have been held, and the
 observations compiled. The guard ``chain_compiled`` reads the answer from the facts.
+
+:func:`chain_may_pass` says the same in SQL, as far as a query can cheaply tell: the
+daemon's tick selects only the preparations whose guard can pass, instead of loading and
+refusing every director's dialog whose round below is not compiled yet, on every tick.
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, not_, or_, select, true, tuple_
 from sqlalchemy.orm import Session, selectinload
 
-from styrhjul.db.models import Dialog, Observation
+from styrhjul.db.models import Dialog, Instance, Observation
 from styrhjul.engine.definition import STAY, WorkflowDefinition
+from styrhjul.engine.guards import chain_compiled
 from styrhjul.services.context import App
 from styrhjul.services.org import subtree_ids
 
@@ -75,3 +80,37 @@ def chain_waiting(app: App, session: Session, dialog: Dialog) -> tuple[str, ...]
     if compiled is None:
         waiting.append("the observations per school form are not compiled yet")
     return tuple(waiting)
+
+
+def waits_for_chain(definition: WorkflowDefinition, trigger: str) -> bool:
+    """Whether ``trigger`` of ``definition`` asks the chain guard of a level with a round below."""
+    schedule = definition.spec.schedule
+    return (
+        schedule is not None
+        and schedule.chain_after is not None
+        and any(
+            t.trigger == trigger and chain_compiled.__name__ in t.conditions
+            for t in definition.spec.transition
+        )
+    )
+
+
+def chain_may_pass(app: App, trigger: str) -> ColumnElement[bool]:
+    """SQL on :class:`Instance`: the chain's guard may let ``trigger`` pass now.
+
+    Necessary, not sufficient: the guard refuses while the dialog has no observations, and
+    only :func:`~styrhjul.services.chain.compile_round` writes them, once every dialog of
+    the round below is held (a state a dialog never leaves). So a dialog of a chained
+    definition version is a candidate once compiled; the guard still decides, and refuses
+    the rare dialog whose round below grew a dialog after the compilation, until it is held.
+    Definition versions not loaded in ``app`` are left to the guard.
+    """
+    chained = sorted(
+        (m.definition.name, m.definition.version)
+        for m in app.machines.values()
+        if waits_for_chain(m.definition, trigger)
+    )
+    if not chained:
+        return true()
+    compiled = select(Observation.id).where(Observation.instance_id == Instance.id).exists()
+    return or_(not_(tuple_(Instance.workflow, Instance.workflow_version).in_(chained)), compiled)

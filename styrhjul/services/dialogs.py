@@ -26,6 +26,7 @@ from styrhjul.errors import (
 )
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.chain import steer_planned_rounds
+from styrhjul.services.chain_facts import chain_may_pass
 from styrhjul.services.checklist import carry_agreement
 from styrhjul.services.context import App, Stop, never
 from styrhjul.services.instances import (
@@ -265,17 +266,30 @@ def send_due_invites(app: App, *, stop: Stop = never) -> list[int]:
     return invited
 
 
+OPEN_PREPARATION = "open_preparation"
+
+
 def open_due_preparations(app: App, *, stop: Stop = never) -> list[int]:
-    """Open preparation for every instance whose window has come (the daemon's tick)."""
+    """Open preparation for every instance whose window has come (the daemon's tick).
+
+    Only instances whose guards can pass are read: a director's dialog waits for its round
+    below to be compiled (:func:`~styrhjul.services.chain_facts.chain_may_pass`), which
+    opens it at once when its window has come, or leaves it to the first tick after that.
+    Refusing every waiting dialog again on every tick cost a transaction each.
+    """
     now = app.clock.now()
     waiting = {
-        state for machine in app.machines.values() for state in machine.sources("open_preparation")
+        state for machine in app.machines.values() for state in machine.sources(OPEN_PREPARATION)
     }
     with app.db.session() as session:
         due = list(
             session.scalars(
                 select(Instance.id)
-                .where(Instance.state.in_(waiting), Instance.prepare_at <= now)
+                .where(
+                    Instance.state.in_(waiting),
+                    Instance.prepare_at <= now,
+                    chain_may_pass(app, OPEN_PREPARATION),
+                )
                 .order_by(Instance.prepare_at, Instance.id)
             )
         )
@@ -287,12 +301,10 @@ def open_due_preparations(app: App, *, stop: Stop = never) -> list[int]:
             with instance_transaction(app, dialog_id) as (session, instance):
                 if instance.state not in waiting:
                     continue
-                fire(
-                    app, session, instance, "open_preparation", SYSTEM, "preparation window opened"
-                )
+                fire(app, session, instance, OPEN_PREPARATION, SYSTEM, "preparation window opened")
                 opened.append(dialog_id)
         except ConflictError:
             continue  # another process opened it first
         except TransitionRefused:
-            continue  # a guard still says no (the round below is not compiled): try again later
+            continue  # a guard still says no (the round below grew after compiling): later
     return opened

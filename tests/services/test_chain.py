@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from importlib.resources import as_file, files
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 from support import line_with
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
-from styrhjul.db.models import Dialog, Observation, OrgUnit
+from styrhjul.db.models import Dialog, Instance, Observation, OrgUnit
 from styrhjul.errors import DefinitionError, InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.chain import compile_round
 from styrhjul.services.checklist import complete_agreement, complete_step
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import AgreementInput, close, hold, open_due_preparations
+from styrhjul.services.instances import fire_trigger
 from styrhjul.services.org_import import import_organisation
 from styrhjul.services.planning import plan_round
+from styrhjul.vocabulary import SYSTEM
 
 YEAR = SchoolYear(2026)
 AREA = "grundskola-norr"
@@ -151,6 +156,54 @@ def test_compiling_before_the_window_leaves_opening_to_the_tick(
     with chained.db.session() as session:
         compiled = session.scalars(select(Observation).where(Observation.instance_id == upper.id))
         assert [o.school_form for o in compiled] == ["grundskola"]
+
+
+@contextmanager
+def _statements(app: App) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    event.listen(app.db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", count)
+
+
+def test_the_tick_does_not_retry_a_dialog_waiting_for_its_round(
+    chained: App, clock: FixedClock
+) -> None:
+    """Every director's window is open and no round below is compiled: nothing is loaded."""
+    directors = _dialogs(chained, "director_area")
+    clock.set(max(d.prepare_at for d in directors if d.prepare_at) + timedelta(hours=1))
+    open_due_preparations(chained)  # the rounds below whose windows came
+    with _statements(chained) as seen:
+        assert open_due_preparations(chained) == []
+    assert len(seen) == 1  # the candidates' SELECT, not a transaction per waiting dialog
+    assert {d.state for d in _dialogs(chained, "director_area")} == {"planned"}
+    with pytest.raises(TransitionRefused, match="waiting for the round below"):
+        fire_trigger(chained, directors[0].id, "open_preparation", actor=SYSTEM)
+
+
+def test_a_compiled_dialog_whose_round_grew_is_left_to_its_guard(
+    chained: App, clock: FixedClock
+) -> None:
+    """Compiled, but a dialog below is not held (as one planned after the compilation)."""
+    below = _hold_area(chained, clock)
+    upper = _director_dialog(chained)
+    assert upper.prepare_at is not None
+    assert clock.now() < upper.prepare_at
+    compile_round(chained, upper.id, actor=HEAD, assessments={})
+    with chained.db.session() as session:
+        session.execute(update(Instance).where(Instance.id == below[-1].id).values(state="ready"))
+    clock.set(upper.prepare_at + timedelta(minutes=5))
+    assert upper.id not in open_due_preparations(chained)
+    assert _director_dialog(chained).state == "planned"
+    hold(chained, below[-1].id, actor=HEAD, minutes="Hölls till slut")
+    assert upper.id in open_due_preparations(chained)
+    assert _director_dialog(chained).state == "preparing"
 
 
 def _hold_director(app: App, clock: FixedClock) -> Dialog:
