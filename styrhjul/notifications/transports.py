@@ -20,18 +20,30 @@ import mailbox
 import smtplib
 import ssl
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from io import BytesIO
 from pathlib import Path
-from typing import Literal, Protocol, TextIO, get_args
+from typing import Literal, Protocol, TextIO, get_args, runtime_checkable
 
 from styrhjul.errors import DeliveryFailed, InputError
 from styrhjul.notifications.oauth2 import ClientCredentials
+from styrhjul.notifications.stored import (
+    Envelope,
+    envelope,
+    header_block,
+    parse_stored,
+    stored_envelope,
+)
 
 Security = Literal["none", "starttls", "ssl"]
 SECURITIES: frozenset[str] = frozenset(get_args(Security))
+Refusals = dict[str, tuple[int, bytes]]
+"""Recipients a server refused, with its code and reply, as smtplib reports them."""
 
 
 class Transport(Protocol):
@@ -44,6 +56,26 @@ class Transport(Protocol):
     def close(self) -> None:
         """Release connections or files; the transport may be used again afterwards."""
         ...
+
+
+@runtime_checkable
+class SendsStored(Protocol):
+    """A transport that takes a message as the outbox stores it, without parsing it first."""
+
+    def send_stored(self, payload: bytes) -> None:
+        """Deliver the stored bytes (see :mod:`styrhjul.notifications.stored`) as they are."""
+        ...
+
+
+def stored_sender(transport: Transport) -> Callable[[bytes], None]:
+    """How ``transport`` takes stored bytes: as they are if it can, else parsed back first."""
+    if isinstance(transport, SendsStored):
+        return transport.send_stored
+
+    def parse_and_send(payload: bytes) -> None:
+        transport.send(parse_stored(payload))
+
+    return parse_and_send
 
 
 def _head(stored: Iterable[bytes]) -> bytes:
@@ -320,6 +352,7 @@ class SmtpTransport:
             return
 
     def _ready(self) -> smtplib.SMTP:
+        """The kept connection after a NOOP says it still listens, else a new one."""
         if self._connection is not None:
             try:
                 code, _ = self._connection.noop()
@@ -337,33 +370,109 @@ class SmtpTransport:
             self._connection = None
 
     def send(self, message: EmailMessage) -> None:
-        connection = self._ready()
-        what = f"{self.where}: message {_message_id(message) or '(no Message-ID)'}"
+        found = envelope(message)
+        if found is None:  # Bcc, Resent-, SMTPUTF8: smtplib knows how
+            self._attempt(message, lambda: self._ready().send_message(message))
+            return
+        with BytesIO() as flat:  # as send_message flattens it
+            BytesGenerator(flat).flatten(message, linesep="\r\n")
+            payload = flat.getvalue()
+        self._attempt(message, lambda: self._transaction(found, payload))
+
+    def send_stored(self, payload: bytes) -> None:
+        """Send the outbox's bytes as they are: no parsing, no flattening again."""
+        found = stored_envelope(payload)
+        if found is None:
+            self.send(parse_stored(payload))
+            return
+        self._attempt(payload, lambda: self._transaction(found, payload))
+
+    def _transaction(self, found: Envelope, payload: bytes) -> Refusals:
+        """MAIL, RCPT, DATA as :meth:`smtplib.SMTP.sendmail` does them, on the kept connection.
+
+        No NOOP first: MAIL is the probe. A kept connection that the server dropped while idle
+        fails at MAIL, before any of the message is sent, and is replaced once; a failure
+        after MAIL is the message's (mapped by :meth:`_attempt`).
+        """
+        kept = self._connection is not None
+        if self._connection is None:
+            self._connection = self._connect()
+        connection = self._connection
+        options = [f"size={len(payload)}"] if connection.has_extn("size") else []
         try:
-            refused = connection.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            replies = {rcpt: (code, _text(text)) for rcpt, (code, text) in error.recipients.items()}
-            listed = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in replies.items())
-            permanent = all(500 <= code < 600 for code, _ in replies.values())
-            raise DeliveryFailed(
-                f"{what}: all recipients refused: {listed}", permanent=permanent
-            ) from error
-        except smtplib.SMTPResponseException as error:
-            if error.smtp_code == 421:  # the server is closing the connection
-                self._drop()
-            raise DeliveryFailed(
-                f"{what}: refused: {_reply(error)}", permanent=500 <= error.smtp_code < 600
-            ) from error
-        except smtplib.SMTPNotSupportedError as error:  # e.g. needs SMTPUTF8, server lacks it
-            raise DeliveryFailed(f"{what}: {error}", permanent=True) from error
-        except (smtplib.SMTPException, OSError) as error:
+            code, reply = connection.mail(found.sender, options)
+        except smtplib.SMTPServerDisconnected:
+            if not kept:
+                raise
+            code, reply = 421, b"dropped while idle"
+        if code == 421 and kept:
             self._drop()
-            detail = str(error) or type(error).__name__
-            raise DeliveryFailed(f"{what}: connection lost: {detail}", permanent=False) from error
+            self._connection = connection = self._connect()
+            code, reply = connection.mail(found.sender, options)
+        if code != 250:
+            self._end_transaction(connection, code)
+            raise smtplib.SMTPSenderRefused(code, reply, found.sender)
+        refused: Refusals = {}
+        for recipient in found.recipients:
+            code, reply = connection.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+            if code == 421:
+                self._drop()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(found.recipients):
+            self._end_transaction(connection, 0)
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = connection.data(payload)
+        if code != 250:
+            self._end_transaction(connection, code)
+            raise smtplib.SMTPDataError(code, reply)
+        return refused
+
+    def _end_transaction(self, connection: smtplib.SMTP, code: int) -> None:
+        """After a refusal: hang up on a 421 (the server is closing), else RSET."""
+        if code == 421:
+            self._drop()
+            return
+        with suppress(smtplib.SMTPServerDisconnected):  # the next send finds out
+            connection.rset()
+
+    def _attempt(self, sending: EmailMessage | bytes, deliver: Callable[[], Refusals]) -> None:
+        """Run ``deliver``; a failure says whether trying again can help."""
+        try:
+            refused = deliver()
+        except (smtplib.SMTPException, OSError) as error:
+            raise self._failure(self._what(sending), error) from error
         if refused:
             # Delivered to the others already: retrying would send it to them twice.
             listed = "; ".join(f"{rcpt}: {code}" for rcpt, (code, _) in refused.items())
-            raise DeliveryFailed(f"{what}: some recipients refused: {listed}", permanent=True)
+            raise DeliveryFailed(
+                f"{self._what(sending)}: some recipients refused: {listed}", permanent=True
+            )
+
+    def _what(self, sending: EmailMessage | bytes) -> str:
+        """The server and the Message-ID, for a failure (stored bytes are parsed only then)."""
+        if isinstance(sending, bytes):
+            sending = BytesHeaderParser(policy=default_policy).parsebytes(header_block(sending))
+        return f"{self.where}: message {_message_id(sending) or '(no Message-ID)'}"
+
+    def _failure(self, what: str, error: smtplib.SMTPException | OSError) -> DeliveryFailed:
+        if isinstance(error, smtplib.SMTPRecipientsRefused):
+            replies = {rcpt: (code, _text(text)) for rcpt, (code, text) in error.recipients.items()}
+            listed = "; ".join(f"{rcpt}: {code} {text}" for rcpt, (code, text) in replies.items())
+            permanent = all(500 <= code < 600 for code, _ in replies.values())
+            return DeliveryFailed(f"{what}: all recipients refused: {listed}", permanent=permanent)
+        if isinstance(error, smtplib.SMTPResponseException):
+            if error.smtp_code == 421:  # the server is closing the connection
+                self._drop()
+            return DeliveryFailed(
+                f"{what}: refused: {_reply(error)}", permanent=500 <= error.smtp_code < 600
+            )
+        if isinstance(error, smtplib.SMTPNotSupportedError):  # e.g. needs SMTPUTF8
+            return DeliveryFailed(f"{what}: {error}", permanent=True)
+        self._drop()
+        detail = str(error) or type(error).__name__
+        return DeliveryFailed(f"{what}: connection lost: {detail}", permanent=False)
 
     def close(self) -> None:
         """Say QUIT and hang up; the next send connects again."""

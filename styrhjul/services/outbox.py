@@ -23,16 +23,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import SMTP, default
 from time import perf_counter
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Table, Update, bindparam, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import OutboxMessage
 from styrhjul.errors import DeliveryFailed, NotFound
+from styrhjul.notifications.stored import to_stored
+from styrhjul.notifications.transports import stored_sender
 from styrhjul.services.context import App, Stop, never
 from styrhjul.services.daemons import lost_workers, worker_name
 
@@ -52,7 +54,7 @@ def enqueue(session: Session, now: datetime, *, key: str, kind: str, message: Em
             recipient=str(message["To"]),
             subject=str(message["Subject"])[:300],
             message_id=str(message["Message-ID"]),
-            payload=message.as_bytes(policy=SMTP),
+            payload=to_stored(message),
             status="pending",
             attempts=0,
             created_at=now,
@@ -107,96 +109,156 @@ def dispatch(
     """Send what is due, at most ``limit`` messages; each outcome is committed on its own.
 
     ``stop`` is asked before each message: a daemon told to stop finishes the message in
-    hand and returns.
+    hand and returns. One transaction a message: it records the outcome of the message
+    just sent and claims the next one, so the "sent" commit follows the transport's
+    acceptance at once and costs no commit of its own (see :func:`_settle`).
     """
     me = worker or worker_name()
     recovered = recover_stale(app)
-    sent = retried = failed = 0
+    send = stored_sender(app.transport)
+    steps = _Steps.on(app.db.engine.dialect.name)
+    sent = retried = failed = handled = 0
     window = 0.0
-    for _ in range(limit):
-        if stop():
-            break
-        claimed = _claim_next(app, me)
-        if claimed is None:
-            break
-        row_id, payload, attempts = claimed
-        message = message_from_bytes(payload, policy=default)
-        assert isinstance(message, EmailMessage)
-        with app.db.engine.connect() as connection:  # ready before sending: see the docstring
+    outcome: _Outcome | None = None  # of the message in hand, written with the next claim
+    accepted = 0.0
+    # One connection for the whole drain, taken before the first send: recording an
+    # outcome never waits for the pool. It holds no transaction while a message is sent.
+    with app.db.engine.connect() as connection:
+        while True:
+            more = handled < limit and not stop()
+            claim = {"at": app.clock.now(), "me": me} if more else None
+            claimed = _settle(connection, steps, outcome, claim)
+            if outcome is not None and outcome.statement is steps.sent:
+                window = max(window, perf_counter() - accepted)
+            if claimed is None:
+                break
+            handled += 1
+            row_id, payload, attempts = claimed
             try:
-                app.transport.send(message)
+                send(payload)
             except DeliveryFailed as exc:
-                if _record_failure(app, row_id, attempts, exc):
+                outcome = _failure(app, steps, row_id, attempts, exc)
+                if outcome.params["status"] == "failed":
                     failed += 1
                 else:
                     retried += 1
                 continue
             accepted = perf_counter()
-            _record_sent(connection, row_id, app.clock.now())
-            window = max(window, perf_counter() - accepted)
-        sent += 1
+            outcome = _Outcome(steps.sent, {"row": row_id, "at": app.clock.now()})
+            sent += 1
     return DispatchReport(sent, retried, failed, recovered, window)
 
 
-def _claim_next(app: App, me: str) -> tuple[int, bytes, int] | None:
-    now = app.clock.now()
-    with app.db.session() as session:
+@dataclass(frozen=True)
+class _Outcome:
+    """What became of a claimed message: one of :class:`_Steps`' updates and its values."""
+
+    statement: Update
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """The dispatcher's three statements, built once a drain (Core: no ORM unit of work)."""
+
+    claim: Update
+    sent: Update
+    outcome: Update
+
+    @classmethod
+    def on(cls, dialect: str) -> _Steps:
+        """The statements for ``dialect``; PostgreSQL skips rows another claim has locked.
+
+        The claim is one ``UPDATE ... WHERE id = (the first due row) AND status = 'pending'
+        RETURNING``: the condition on the status lets only one process win a row, and the
+        row comes back with the claim, without a second read.
+        """
+        outbox = OutboxMessage.__table__
+        assert isinstance(outbox, Table)
+        columns = outbox.c
+        at = bindparam("at", type_=columns.next_attempt_at.type)
         due = (
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            select(columns.id)
+            .where(columns.status == "pending", columns.next_attempt_at <= at)
+            .order_by(columns.next_attempt_at, columns.id)
+            .limit(1)
         )
-        if session.get_bind().dialect.name == "postgresql":
-            due = due.limit(1).with_for_update(skip_locked=True)
-        else:
-            due = due.limit(20)
-        candidates = session.scalars(due).all()
-        for row_id in candidates:
-            won = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-                .values(
-                    status="sending",
-                    claimed_at=now,
-                    claimed_by=me,
-                    attempts=OutboxMessage.attempts + 1,
-                )
+        if dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(outbox)
+            .where(columns.id == due.scalar_subquery(), columns.status == "pending")
+            .values(
+                status="sending",
+                claimed_at=at,
+                claimed_by=bindparam("me"),
+                attempts=columns.attempts + 1,
             )
-            if getattr(won, "rowcount", 0) == 1:
-                row = session.get(OutboxMessage, row_id)
-                assert row is not None
-                session.refresh(row)
-                return row.id, row.payload, row.attempts
-    return None
+            .returning(columns.id, columns.payload, columns.attempts)
+        )
+        row = columns.id == bindparam("row")
+        sent = (
+            update(outbox)
+            .where(row)
+            .values(
+                status="sent",
+                sent_at=bindparam("at", type_=columns.sent_at.type),
+                last_error=None,
+            )
+        )
+        outcome = (
+            update(outbox)
+            .where(row)
+            .values(
+                status=bindparam("status"),
+                next_attempt_at=bindparam("next_at", type_=columns.next_attempt_at.type),
+                last_error=bindparam("error"),
+                claimed_by=None,
+            )
+        )
+        return cls(claim, sent, outcome)
 
 
-def _record_sent(connection: Connection, row_id: int, now: datetime) -> None:
-    connection.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
-        .values(status="sent", sent_at=now, last_error=None)
-    )
-    connection.commit()
+def _settle(
+    connection: Connection,
+    steps: _Steps,
+    outcome: _Outcome | None,
+    claim: dict[str, Any] | None,
+) -> tuple[int, bytes, int] | None:
+    """Record ``outcome``, claim the next due message with ``claim``'s values, and commit.
+
+    Should the claim fail, the outcome is not lost with it: it is written alone, and the
+    claim's error raised.
+    """
+    try:
+        if outcome is not None:
+            connection.execute(outcome.statement, outcome.params)
+        row = connection.execute(steps.claim, claim).first() if claim is not None else None
+        connection.commit()
+    except SQLAlchemyError:
+        connection.rollback()
+        if outcome is not None and claim is not None:
+            connection.execute(outcome.statement, outcome.params)
+            connection.commit()
+        raise
+    return None if row is None else (row.id, row.payload, row.attempts)
 
 
-def _record_failure(app: App, row_id: int, attempts: int, exc: DeliveryFailed) -> bool:
-    """Schedule a retry or mark the row failed; True when it is now failed for good."""
+def _failure(app: App, steps: _Steps, row_id: int, attempts: int, exc: DeliveryFailed) -> _Outcome:
+    """A retry with exponential backoff, or ``failed`` for good (permanent, or too many tries)."""
     now = app.clock.now()
     give_up = exc.permanent or attempts >= app.settings.mail.max_attempts
     base = timedelta(seconds=app.settings.mail.retry_base_seconds)
     delay = min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-    with app.db.session() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(
-                status="failed" if give_up else "pending",
-                next_attempt_at=now if give_up else now + delay,
-                last_error=f"attempt {attempts}: {exc.reason}"[:2000],
-                claimed_by=None,
-            )
-        )
-    return give_up
+    return _Outcome(
+        steps.outcome,
+        {
+            "row": row_id,
+            "status": "failed" if give_up else "pending",
+            "next_at": now if give_up else now + delay,
+            "error": f"attempt {attempts}: {exc.reason}"[:2000],
+        },
+    )
 
 
 @dataclass(frozen=True)
