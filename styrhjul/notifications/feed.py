@@ -12,15 +12,18 @@ name unescaped, so both are given as text.
 
 icalendar serialises about 1,600 events a second, and every person's feed repeats the
 administration's årshjul. So each VEVENT is serialised once per (UID, SEQUENCE) and kept in
-a :class:`VeventCache`; only ``DTSTAMP`` (when the feed was made) is spliced in per feed.
+a :class:`VeventCache`; only ``DTSTAMP`` (when the feed was made) is spliced in per feed,
+and the header with its VTIMEZONE is made once per name and years.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vText
@@ -37,9 +40,13 @@ _BEGIN = b"BEGIN:VEVENT\r\n"
 _END_CALENDAR = b"END:VCALENDAR\r\n"
 
 
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """One event of a feed, as plain data. Times are aware; an all-day event's end is exclusive."""
+class FeedEvent(NamedTuple):
+    """One event of a feed, as plain data. Times are aware; an all-day event's end is exclusive.
+
+    A tuple, so that making ten thousand and comparing them with the cached ones is cheap.
+    Times are checked when the event is serialised (:func:`_vevent`): a naive time never
+    equals an aware one, so it can never be answered from the cache unchecked.
+    """
 
     uid: str
     sequence: int
@@ -51,16 +58,14 @@ class FeedEvent:
     cancelled: bool = False
     location: str | None = None
 
-    def __post_init__(self) -> None:
-        for key in ("start", "end", "last_modified"):
-            require_aware(getattr(self, key), f"{self.uid}: {key}")
-
 
 class VeventCache:
-    """Serialised VEVENTs (without DTSTAMP) by (UID, SEQUENCE); the oldest go past ``size``.
+    """Serialised VEVENTs by (UID, SEQUENCE); the oldest go past ``size``.
 
-    A hit is used only when the event's data is unchanged too: a title edited without a
-    new SEQUENCE still reaches the feed. Safe to share between threads and between feeds.
+    What is kept is the VEVENT from the line after ``BEGIN:VEVENT`` to ``END:VEVENT``,
+    without DTSTAMP (see :func:`render_feed`). An entry is used only when the event's data
+    is unchanged too, so the version an entry belongs to is the whole event: a title edited
+    without a new SEQUENCE still reaches the feed. Safe to share between threads and feeds.
     """
 
     def __init__(self, size: int = 20_000) -> None:
@@ -75,22 +80,37 @@ class VeventCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, event: FeedEvent, tz: ZoneInfo) -> bytes:
-        key = (event.uid, event.sequence)
+    def bodies(self, events: Sequence[FeedEvent], tz: ZoneInfo) -> list[bytes]:
+        """Each event's serialised VEVENT (as described above), from the cache or made now.
+
+        The lock is taken twice per feed, not per event; the missing events are serialised
+        between, so other feeds are not held up by icalendar.
+        """
+        found: list[bytes] = []
+        missing: list[int] = []
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None and found[0] == event and found[1] == tz:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found[2]
-        body = _vevent(event, tz)
+            entries = self._entries
+            for index, event in enumerate(events):
+                key = (event.uid, event.sequence)
+                entry = entries.get(key)
+                if entry is not None and entry[0] == event and entry[1] == tz:
+                    entries.move_to_end(key)
+                    found.append(entry[2])
+                else:
+                    found.append(b"")
+                    missing.append(index)
+            self.hits += len(events) - len(missing)
+        made = [(events[index], _vevent(events[index], tz)) for index in missing]
         with self._lock:
-            self.misses += 1
-            self._entries[key] = (event, tz, body)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return body
+            self.misses += len(made)
+            for index, (event, body) in zip(missing, made, strict=True):
+                key = (event.uid, event.sequence)
+                entries[key] = (event, tz, body)
+                entries.move_to_end(key)
+                found[index] = body
+            while len(entries) > self.size:
+                entries.popitem(last=False)
+        return found
 
 
 def _local_date(moment: datetime, tz: ZoneInfo) -> date:
@@ -98,7 +118,9 @@ def _local_date(moment: datetime, tz: ZoneInfo) -> date:
 
 
 def _vevent(event: FeedEvent, tz: ZoneInfo) -> bytes:
-    """The VEVENT's bytes, ``BEGIN`` to ``END``, with no DTSTAMP (see :func:`render_feed`)."""
+    """The VEVENT's bytes after ``BEGIN:VEVENT`` to ``END``, with no DTSTAMP."""
+    for key in ("start", "end", "last_modified"):
+        require_aware(getattr(event, key), f"{event.uid}: {key}")
     component = Event()
     component.add("uid", event.uid)
     component.add("sequence", event.sequence)
@@ -117,7 +139,7 @@ def _vevent(event: FeedEvent, tz: ZoneInfo) -> bytes:
         component.add("location", event.location)
     component.add("status", STATUS.CANCELLED if event.cancelled else STATUS.CONFIRMED)
     component.add("last-modified", event.last_modified.astimezone(UTC))
-    return bytes(component.to_ical())
+    return bytes(component.to_ical()).removeprefix(_BEGIN)
 
 
 def _one_line(text: str) -> str:
@@ -125,7 +147,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=256)
 def _header(name: str, tz: ZoneInfo, first_year: int, last_year: int) -> bytes:
+    """The VCALENDAR's properties and VTIMEZONE, without ``END:VCALENDAR``.
+
+    Kept per (name, zone, years): the VTIMEZONE is read from tzdata day by day, and a
+    process serves the same few feeds all day.
+    """
     calendar = Calendar()  # not Calendar.new(): that adds a random UID to the VCALENDAR
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -136,12 +164,12 @@ def _header(name: str, tz: ZoneInfo, first_year: int, last_year: int) -> bytes:
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vText("PT1H"))
     calendar.add_component(vtimezone(tz, first_year, last_year))
-    return bytes(calendar.to_ical())
+    return bytes(calendar.to_ical()).removesuffix(_END_CALENDAR)
 
 
 def render_feed(
     name: str,
-    events: list[FeedEvent],
+    events: Sequence[FeedEvent],
     *,
     tz: ZoneInfo,
     window: tuple[date, date],
@@ -151,17 +179,18 @@ def render_feed(
     """The whole ``.ics`` feed: header, the VTIMEZONE for ``window``'s years, the events.
 
     ``stamp`` (aware) is when the feed is made; it becomes every event's DTSTAMP in UTC, as
-    RFC 5545 asks of an object with a METHOD.
+    RFC 5545 asks of an object with a METHOD. It goes right after each ``BEGIN:VEVENT``, so
+    the feed is the cached bodies joined by that one line pair, in one join.
     """
     require_aware(stamp, "stamp")
+    bodies = cache.bodies(events, tz)  # first: it checks that the events' times are aware
     first, last = window
     years = [first.year, last.year]
-    years += [_local_date(e.start, tz).year for e in events if not e.all_day]
+    timed = [e.start for e in events if not e.all_day]
+    if timed:
+        # a local year only grows with the instant (no zone steps back across New Year),
+        # so the earliest and the latest start give the range of the years of all of them
+        years += [_local_date(min(timed), tz).year, _local_date(max(timed), tz).year]
     header = _header(name, tz, min(years), max(years))
     dtstamp = f"DTSTAMP:{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}\r\n".encode("ascii")
-    parts = [header.removesuffix(_END_CALENDAR)]
-    for event in events:
-        body = cache.get(event, tz)
-        parts.append(_BEGIN + dtstamp + body.removeprefix(_BEGIN))
-    parts.append(_END_CALENDAR)
-    return b"".join(parts)
+    return (_BEGIN + dtstamp).join([header, *bodies]) + _END_CALENDAR

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter
+from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectin_polymorphic, selectinload
 
 from styrhjul.calendar.wheel import WheelEvent, WheelRing, render_wheel
@@ -50,6 +52,26 @@ class EventRow:
     moved_because: str | None = None
 
 
+class FeedEntry(NamedTuple):
+    """One event of a subscription feed, as plain data (a tuple: cheap to make and compare)."""
+
+    kind: str
+    key: str
+    uid: str
+    sequence: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    all_day: bool
+    status: str
+    updated_at: datetime
+    location: str | None
+
+
+_ORDER = attrgetter("starts_at", "kind", "key")
+"""The order of a listing: by start, then kind, then key."""
+
+
 def list_events(
     app: App,
     first: date,
@@ -64,6 +86,81 @@ def list_events(
     ``cancelled`` also lists årshjul events whose rule was removed (a feed shows them as
     cancelled, so subscribed calendars take them away rather than keep a stale copy).
     """
+    start, end = _period(app, first, last)
+    with app.db.session() as session:
+        event_units, instance_units, person_id = _scope(session, app, unit, person)
+        rows = _calendar_rows(session, start, end, event_units, cancelled=cancelled)
+        rows += _instance_rows(session, start, end, instance_units, person_id)
+    return sorted(rows, key=_ORDER)
+
+
+def list_feed_entries(
+    app: App, first: date, last: date, *, unit: str | None = None, person: str | None = None
+) -> list[FeedEntry]:
+    """What a subscription feed of ``unit`` or ``person`` holds, in :func:`list_events`' order.
+
+    The same scope and period as ``list_events(..., cancelled=True)``, less the dialogs and
+    meetings without a UID, plus what a calendar shows beyond the list (last change,
+    place). Read as plain rows in two statements: a feed holds thousands of events, and
+    building ORM objects for them cost more than everything else a warm feed does.
+    """
+    start, end = _period(app, first, last)
+    with app.db.session() as session:
+        event_units, instance_units, person_id = _scope(session, app, unit, person)
+        rows = _feed_events(session, _event_filter(start, end, event_units, cancelled=True))
+        where = _instance_filter(start, end, instance_units, person_id)
+        if where is not None:
+            rows += _feed_instances(session, where)
+    rows.sort(key=_ORDER)
+    return rows
+
+
+def _feed_events(session: Session, where: list[ColumnElement[bool]]) -> list[FeedEntry]:
+    query = select(
+        CalendarEvent.key,
+        CalendarEvent.ical_uid,
+        CalendarEvent.ical_sequence,
+        CalendarEvent.title,
+        CalendarEvent.starts_at,
+        CalendarEvent.ends_at,
+        CalendarEvent.all_day,
+        CalendarEvent.status,
+        CalendarEvent.updated_at,
+    ).where(*where)
+    return [
+        FeedEntry("event", key, uid, seq, title, starts, ends, all_day, status, changed, None)
+        for key, uid, seq, title, starts, ends, all_day, status, changed in session.connection()
+        .execute(query)
+        .all()
+    ]
+
+
+def _feed_instances(session: Session, where: list[ColumnElement[bool]]) -> list[FeedEntry]:
+    query = select(
+        Instance.kind,
+        Instance.key,
+        Instance.ical_uid,
+        Instance.ical_sequence,
+        Instance.title,
+        Instance.starts_at,
+        Instance.ends_at,
+        Instance.state,
+        Instance.updated_at,
+        Instance.location,
+    ).where(*where, Instance.ical_uid.is_not(None))
+    rows = []
+    for kind, key, uid, seq, title, starts, ends, state, changed, place in session.execute(query):
+        assert uid is not None  # the query's condition
+        assert starts is not None  # and the period's
+        assert ends is not None
+        rows.append(
+            FeedEntry(kind, key, uid, seq, title, starts, ends, False, state, changed, place)
+        )
+    return rows
+
+
+def _period(app: App, first: date, last: date) -> tuple[datetime, datetime]:
+    """The instants from the start of ``first`` to the end of ``last``, checked."""
     if last < first:
         raise InputError(f"--to ({last}) is before --from ({first})", key="to")
     if (last - first).days > MAX_DAYS:
@@ -71,11 +168,7 @@ def list_events(
     tz = app.clock.tz
     start = datetime.combine(first, datetime.min.time(), tz)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
-    with app.db.session() as session:
-        event_units, instance_units, person_id = _scope(session, app, unit, person)
-        rows = _calendar_rows(session, start, end, event_units, cancelled=cancelled)
-        rows += _instance_rows(session, start, end, instance_units, person_id)
-    return sorted(rows, key=lambda r: (r.starts_at, r.kind, r.key))
+    return start, end
 
 
 def _scope(
@@ -109,58 +202,27 @@ def _scope(
     return event_units, (instance_units if unit is not None else set()), person_id
 
 
-def _calendar_rows(
-    session: Session,
-    start: datetime,
-    end: datetime,
-    units: set[int] | None,
-    *,
-    cancelled: bool = False,
-) -> list[EventRow]:
-    query = (
-        select(CalendarEvent)
-        .options(selectinload(CalendarEvent.unit))
-        .where(CalendarEvent.starts_at < end, CalendarEvent.ends_at > start)
-    )
+def _event_filter(
+    start: datetime, end: datetime, units: set[int] | None, *, cancelled: bool
+) -> list[ColumnElement[bool]]:
+    """Which årshjul events a listing holds: those overlapping the period, of the units."""
+    found = [CalendarEvent.starts_at < end, CalendarEvent.ends_at > start]
     if not cancelled:
-        query = query.where(CalendarEvent.status == "planned")
+        found.append(CalendarEvent.status == "planned")
     if units is not None:
-        query = query.where(CalendarEvent.unit_id.in_(units))
-    return [
-        EventRow(
-            kind="event",
-            key=e.key,
-            title=e.title,
-            starts_at=e.starts_at,
-            ends_at=e.ends_at,
-            all_day=e.all_day,
-            ring=e.ring,
-            unit=e.unit.code if e.unit else "",
-            status=e.status,
-            uid=e.ical_uid,
-            sequence=e.ical_sequence,
-            moved_because=e.moved_because,
-        )
-        for e in session.scalars(query)
+        found.append(CalendarEvent.unit_id.in_(units))
+    return found
+
+
+def _instance_filter(
+    start: datetime, end: datetime, units: set[int] | None, person_id: int | None
+) -> list[ColumnElement[bool]] | None:
+    """Which dialogs and meetings a listing holds; None when nothing can be in scope."""
+    found = [
+        Instance.kind.in_(["dialog", "meeting"]),
+        Instance.starts_at < end,
+        Instance.ends_at > start,
     ]
-
-
-def _instance_rows(
-    session: Session,
-    start: datetime,
-    end: datetime,
-    units: set[int] | None,
-    person_id: int | None,
-) -> list[EventRow]:
-    query = (
-        select(Instance)
-        .options(selectin_polymorphic(Instance, [Dialog, Meeting]), selectinload(Instance.unit))
-        .where(
-            Instance.kind.in_(["dialog", "meeting"]),
-            Instance.starts_at < end,
-            Instance.ends_at > start,
-        )
-    )
     conditions = []
     if units:
         conditions.append(Instance.unit_id.in_(units))
@@ -179,8 +241,81 @@ def _instance_rows(
         )
     if units is not None or person_id is not None:
         if not conditions:
-            return []
-        query = query.where(or_(*conditions))
+            return None
+        found.append(or_(*conditions))
+    return found
+
+
+def _calendar_rows(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    units: set[int] | None,
+    *,
+    cancelled: bool = False,
+) -> list[EventRow]:
+    # plain columns, the unit's code joined in: no ORM objects for thousands of events
+    query = select(
+        CalendarEvent.key,
+        CalendarEvent.title,
+        CalendarEvent.starts_at,
+        CalendarEvent.ends_at,
+        CalendarEvent.all_day,
+        CalendarEvent.ring,
+        OrgUnit.code,
+        CalendarEvent.status,
+        CalendarEvent.ical_uid,
+        CalendarEvent.ical_sequence,
+        CalendarEvent.moved_because,
+    )
+    query = query.select_from(CalendarEvent).outerjoin(OrgUnit, CalendarEvent.unit_id == OrgUnit.id)
+    query = query.where(*_event_filter(start, end, units, cancelled=cancelled))
+    return [
+        EventRow(
+            kind="event",
+            key=key,
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            all_day=all_day,
+            ring=ring,
+            unit=code or "",
+            status=status,
+            uid=uid,
+            sequence=sequence,
+            moved_because=moved_because,
+        )
+        for (
+            key,
+            title,
+            starts_at,
+            ends_at,
+            all_day,
+            ring,
+            code,
+            status,
+            uid,
+            sequence,
+            moved_because,
+        ) in session.execute(query)
+    ]
+
+
+def _instance_rows(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    units: set[int] | None,
+    person_id: int | None,
+) -> list[EventRow]:
+    where = _instance_filter(start, end, units, person_id)
+    if where is None:
+        return []
+    query = (
+        select(Instance)
+        .options(selectin_polymorphic(Instance, [Dialog, Meeting]), selectinload(Instance.unit))
+        .where(*where)
+    )
     rows = []
     for instance in session.scalars(query):
         assert instance.starts_at is not None
