@@ -15,13 +15,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from styrhjul.db.models import FeedToken
+from styrhjul.db.models import FeedToken, OrgUnit, Person
 from styrhjul.errors import InputError, NotFound
 from styrhjul.services.context import App
-from styrhjul.services.feeds import person_feed, unit_feed
+from styrhjul.services.feeds import feed_of_person, feed_of_unit
 from styrhjul.services.org import person_by_email, unit_by_code
 
 TOKEN_BYTES = 32
@@ -121,23 +120,34 @@ def revoke_token(app: App, token_id: int) -> TokenRow:
         return _row(row)
 
 
-def _active(session: Session, token: str) -> FeedToken:
-    # looked up by the digest, so how long the lookup takes reveals nothing of the token
-    row = session.scalar(select(FeedToken).where(FeedToken.digest == digest_of(token)))
-    if row is None or row.revoked_at is not None:
-        # one message for unknown and revoked, and never the token itself
-        raise NotFound("feed", "for this token")
-    return row
-
-
 def feed_for_token(app: App, token: str) -> bytes:
-    """The feed a token gives access to; unknown or revoked tokens are NotFound."""
+    """The feed a token gives access to; unknown or revoked tokens are NotFound.
+
+    One statement finds the token with its owner's address and name, one records the use.
+    """
+    # looked up by the digest, so how long the lookup takes reveals nothing of the token
+    query = (
+        select(
+            FeedToken.id,
+            FeedToken.revoked_at,
+            Person.email,
+            Person.title,
+            OrgUnit.code,
+            OrgUnit.name,
+        )
+        .select_from(FeedToken)
+        .outerjoin(Person, FeedToken.person_id == Person.id)
+        .outerjoin(OrgUnit, FeedToken.unit_id == OrgUnit.id)
+        .where(FeedToken.digest == digest_of(token))
+    )
     with app.db.session() as session:
-        row = _active(session, token)
-        row.last_used_at = app.clock.now()
-        person = row.person.email if row.person else None
-        unit = row.unit.code if row.unit else None
-    if person is not None:
-        return person_feed(app, person)
-    assert unit is not None
-    return unit_feed(app, unit)
+        found = session.execute(query).one_or_none()
+        if found is None or found.revoked_at is not None:
+            # one message for unknown and revoked, and never the token itself
+            raise NotFound("feed", "for this token")
+        used = update(FeedToken).where(FeedToken.id == found.id)
+        session.execute(used.values(last_used_at=app.clock.now()))
+    if found.email is not None:
+        return feed_of_person(app, found.email, found.title)
+    assert found.code is not None  # the one_owner constraint
+    return feed_of_unit(app, found.code, found.name)
