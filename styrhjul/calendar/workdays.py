@@ -64,11 +64,21 @@ class WorkingCalendar:
 
     When several reasons apply, the most specific one is reported: a holiday name first
     ("Nationaldagen" on a Saturday), then the configured closure, then the weekday.
+
+    Every answer is a pure function of the date (and the closed days, fixed at
+    construction), and planning a year asks about the same few hundred dates a million
+    times: each date's reason is remembered once asked, and so is each
+    :meth:`add_working_days` answer, up to :data:`MEMO_LIMIT` entries, after which the
+    memo starts over (a daemon running for years does not grow without bound).
     """
+
+    MEMO_LIMIT = 100_000
 
     def __init__(self, closed_days: Mapping[date, str] | None = None) -> None:
         self._closed: dict[date, str] = dict(closed_days or {})
         self._holidays: dict[int, dict[date, str]] = {}
+        self._reasons: dict[date, str | None] = {}
+        self._added: dict[tuple[date, int], date] = {}
 
     def _holidays_of(self, year: int) -> dict[date, str]:
         days = self._holidays.get(year)
@@ -83,6 +93,17 @@ class WorkingCalendar:
         Holiday names are capitalised as proper names ("Juldagen", "Midsommarafton"); the
         weekdays are lower case as Swedish writes them ("lördag", "söndag").
         """
+        try:
+            return self._reasons[d]
+        except KeyError:
+            pass
+        if len(self._reasons) >= self.MEMO_LIMIT:
+            self._reasons.clear()
+        reason = self._reason(d)
+        self._reasons[d] = reason
+        return reason
+
+    def _reason(self, d: date) -> str | None:
         holiday = self._holidays_of(d.year).get(d)
         if holiday is not None:
             return holiday
@@ -125,12 +146,19 @@ class WorkingCalendar:
                     " has no answer, shift it earlier or later explicitly"
                 )
             return d
+        key = (d, n)
+        found = self._added.get(key)
+        if found is not None:
+            return found
         step = self._step("later" if n > 0 else "earlier")
         remaining = abs(n)
         while remaining:
             d += step
             if self.is_working_day(d):
                 remaining -= 1
+        if len(self._added) >= self.MEMO_LIMIT:
+            self._added.clear()
+        self._added[key] = d
         return d
 
     def working_days_between(self, a: date, b: date) -> int:

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from styrhjul.calendar import SchoolYear
-from styrhjul.db.models import Dialog, OrgUnit, Person, UnitCycle
+from styrhjul.db.models import ChecklistItem, Dialog, OrgUnit, UnitCycle
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
-from styrhjul.services.audit import audit_instance
+from styrhjul.services.batch import Resolver
 from styrhjul.services.chain import apply_steering
 from styrhjul.services.context import App
-from styrhjul.services.instances import add_step, resolve_assignee
+from styrhjul.services.dialog_rows import NewDialog, new_dialog, steering_units, write_dialogs
 from styrhjul.services.invites import enqueue_meeting_notice
 from styrhjul.services.org import (
     ancestors,
@@ -33,7 +33,7 @@ from styrhjul.services.org import (
     prime_holders,
     units_of_kind,
 )
-from styrhjul.services.schedule import SlotFinder, invite_time, round_window_start, step_times
+from styrhjul.services.schedule import SlotFinder, round_window_start
 from styrhjul.vocabulary import SYSTEM
 
 DIALOG_ROUND = "dialog_round"
@@ -114,20 +114,18 @@ def plan_round(
     schedule = definition.schedule
     result = PlanResult(school_year.label, round_no, schedule.level)
     with app.db.session() as session:
-        existing = {
-            d.unit_id: d
-            for d in session.scalars(
-                select(Dialog).where(
-                    Dialog.level == schedule.level,
-                    Dialog.school_year == school_year.label,
-                    Dialog.round_no == round_no,
-                )
+        existing = session.execute(
+            select(Dialog.unit_id, Dialog.organizer_id, Dialog.starts_at).where(
+                Dialog.level == schedule.level,
+                Dialog.school_year == school_year.label,
+                Dialog.round_no == round_no,
             )
-        }
+        ).all()
+        have = {unit_id for unit_id, _, _ in existing}
         finders: dict[int, SlotFinder] = defaultdict(lambda: SlotFinder(app, definition))
-        for dialog in existing.values():
-            assert dialog.starts_at is not None
-            finders[dialog.organizer_id].take(dialog.starts_at)
+        for _, organizer_id, starts_at in existing:
+            assert starts_at is not None
+            finders[organizer_id].take(starts_at)
         prime_holders(
             session,
             {
@@ -141,9 +139,10 @@ def plan_round(
             units_of_kind(session, schedule.unit_kinds),
             key=lambda u: (u.parent.code if u.parent else "", u.kind, u.name),
         )
-        created: list[Dialog] = []
+        resolver = Resolver(app, session)
+        planned: list[NewDialog] = []
         for unit in units:
-            if unit.id in existing:
+            if unit.id in have:
                 result.existing += 1
                 continue
             own = _window_of(unit, own_windows)
@@ -163,113 +162,84 @@ def plan_round(
             if not participants:
                 result.skipped.append((unit.code, f"no {participant_role} on {first_day}"))
                 continue
-            dialog = _create_dialog(
-                app,
-                session,
-                definition,
-                unit,
-                host,
-                participants[0],
-                school_year=school_year,
-                round_no=round_no,
-                starts_at=finders[host.id].next_free(first_day),
+            planned.append(
+                new_dialog(
+                    app,
+                    session,
+                    resolver,
+                    definition,
+                    unit,
+                    host,
+                    participants[0],
+                    school_year=school_year,
+                    round_no=round_no,
+                    starts_at=finders[host.id].next_free(first_day),
+                    invite_ahead=invite_ahead,
+                )
             )
-            created.append(dialog)
-        _record(app, session, created, actor)
-        apply_steering(app, session, created)
-        for dialog in created:
-            result.created.append(dialog.id)
-            if invite_ahead is not None:
-                assert dialog.starts_at is not None
-                dialog.invite_at = invite_time(app, dialog.starts_at, invite_ahead)
-                if dialog.invite_at > app.clock.now():
-                    continue
-                dialog.invite_at = None
-            result.invites += enqueue_meeting_notice(app, session, dialog, method="REQUEST")
+        ids = write_dialogs(app, session, planned, actor)
+        result.created.extend(ids)
+        _steer(app, session, definition, school_year, planned, ids)
+        result.invites += _invite_now(app, session, planned, ids)
     return result
 
 
-def _create_dialog(
+def _steer(
     app: App,
     session: Session,
     definition: WorkflowDefinition,
-    unit: OrgUnit,
-    host: Person,
-    participant: Person,
-    *,
     school_year: SchoolYear,
-    round_no: int,
-    starts_at: datetime,
-) -> Dialog:
-    schedule = definition.schedule
-    now = app.clock.now()
-    times = step_times(app, definition, starts_at)
-    host_unit = next(
-        (
-            u
-            for u in ancestors(session, unit)
-            if host in holders(session, u, schedule.host_role, now.date())
-        ),
-        unit.parent or unit,
-    )
-    dialog = Dialog(
-        key=f"{schedule.level}:{school_year.label}:r{round_no}:{unit.code}",
-        title=f"{definition.spec.workflow.title} {unit.name}",
-        workflow=definition.name,
-        workflow_version=definition.version,
-        level=schedule.level,
-        school_year=school_year.label,
-        round_no=round_no,
-        unit=unit,
-        host_unit=host_unit,
-        organizer=host,
-        participant=participant,
-        state=definition.spec.workflow.initial,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=schedule.duration_minutes),
-        prepare_at=times.prepare_at,
-        location=app.settings.dialogs.default_location,
-        ical_uid=(
-            f"{schedule.level}-{school_year.start_year}-r{round_no}-{unit.code}@{app.sender.domain}"
-        ),
-        ical_sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    people = {schedule.host_role: host, definition.participant_role(unit.kind): participant}
-    for step in definition.steps_raised_in(None):
-        due, remind, escalate = times.steps[step.key]
-        add_step(
-            dialog,
-            key=step.key,
-            title=step.title,
-            assignee_role=step.assignee,
-            assignee=(people.get(step.assignee) if step.of == "unit" else None)
-            or resolve_assignee(session, dialog, step.assignee, step.of, due.date()),
-            required=step.required,
-            due_at=due,
-            remind_at=remind,
-            escalate_at=escalate,
-        )
-    session.add(dialog)
-    return dialog
+    planned: list[NewDialog],
+    ids: list[int],
+) -> None:
+    """Add the round above's steering steps to the new dialogs that receive any.
+
+    :func:`apply_steering` works on loaded dialogs; only those under a unit whose dialog
+    in the round above recorded agreements can receive a step, so only they are loaded.
+    """
+    sources = steering_units(app, session, definition, school_year)
+    if not sources:
+        return
+    chosen = [
+        id_
+        for new, id_ in zip(planned, ids, strict=True)
+        if any(u.id in sources for u in ancestors(session, new.unit))
+    ]
+    apply_steering(app, session, _load(session, chosen))
 
 
-def _record(app: App, session: Session, dialogs: list[Dialog], actor: str) -> None:
-    """Write the new dialogs in one flush, then their audit rows (which need their ids)."""
-    session.flush()
-    now = app.clock.now()
-    for dialog in dialogs:
-        assert dialog.starts_at is not None
-        audit_instance(
-            session,
-            dialog,
-            at=now,
-            actor=actor,
-            trigger="plan",
-            from_state=None,
-            reason=f"planned for {dialog.starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}",
+def _invite_now(
+    app: App,
+    session: Session,
+    planned: list[NewDialog],
+    ids: list[int],
+) -> int:
+    """Send the invites of the new dialogs whose invite is not planned for later."""
+    due = [id_ for new, id_ in zip(planned, ids, strict=True) if new.invite_at is None]
+    if not due:
+        return 0
+    return sum(
+        enqueue_meeting_notice(app, session, dialog, method="REQUEST")
+        for dialog in _load(session, due)
+    )
+
+
+def _load(session: Session, ids: list[int]) -> list[Dialog]:
+    """The dialogs ``ids`` with their steps, in that order."""
+    if not ids:
+        return []
+    query = (
+        select(Dialog)
+        .options(
+            selectinload(Dialog.checklist).selectinload(ChecklistItem.assignee),
+            selectinload(Dialog.unit),
+            selectinload(Dialog.organizer),
+            selectinload(Dialog.participant),
         )
+        .where(Dialog.id.in_(ids))
+    )
+    found = {dialog.id: dialog for dialog in session.scalars(query)}
+    return [found[id_] for id_ in ids]
 
 
 def _own_windows(session: Session, level: str, round_no: int) -> dict[int, str]:

@@ -18,12 +18,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from styrhjul.db.models import Instance, OrgUnit
-from styrhjul.engine.definition import WorkflowDefinition
+from styrhjul.engine.definition import START, WorkflowDefinition
 from styrhjul.errors import InputError
-from styrhjul.services.audit import audit_instance
+from styrhjul.services.batch import (
+    Resolver,
+    Row,
+    audit_row,
+    ids_by_key,
+    insert_audits,
+    insert_instances,
+    insert_steps,
+    instance_row,
+    person_id,
+    step_row,
+)
 from styrhjul.services.context import App
-from styrhjul.services.instances import raise_steps, require_runner
+from styrhjul.services.instances import require_runner
 from styrhjul.services.org import unit_by_code
+from styrhjul.vocabulary import SYSTEM
 
 PROCESS = "process"
 PERIOD = re.compile(r"^\d{4}[0-9A-Za-z/ -]{0,16}$")
@@ -95,66 +107,143 @@ def start_processes(
     with app.db.session() as session:
         found = session.scalars(select(OrgUnit).where(OrgUnit.code.in_(list(unit_codes))))
         units = {unit.code: unit for unit in found}
-        return [
-            _start_in(
-                app,
-                session,
-                definition,
-                units.get(code) or unit_by_code(session, code),  # names the unknown code
-                period,
-                actor,
-                starts_at,
-                reason,
-            )
-            for code in unit_codes
-        ]
+        return _start_all(
+            app, session, definition, unit_codes, units, period, actor, starts_at, reason
+        )
 
 
-def _start_in(
+def _start_all(
     app: App,
     session: Session,
     definition: WorkflowDefinition,
-    unit: OrgUnit,
+    unit_codes: Sequence[str],
+    units: dict[str, OrgUnit],
     period: str,
     actor: str,
     starts_at: datetime | None,
     reason: str,
-) -> Started:
-    key = f"{definition.name}:{period}:{unit.code}"
-    with session.no_autoflush:  # the processes started before it are flushed already
-        existing = session.scalar(select(Instance.id).where(Instance.key == key))
-    if existing is not None:
-        return Started(existing, created=False)
+) -> list[Started]:
+    """Start the processes not started yet, written one ``executemany`` per table.
+
+    Unit by unit, in the order given, as starting them one by one would: an unknown code or
+    a refused actor fails the whole call at the first unit it concerns. The instances, then
+    their steps, then their audit rows are inserted in that order, so ids rise as they did
+    when each process was flushed on its own.
+    """
     now = app.clock.now()
-    instance = Instance(
-        key=key,
-        workflow=definition.name,
-        workflow_version=definition.version,
-        title=f"{definition.spec.workflow.title} {period} – {unit.name}",
-        unit=unit,
-        school_year=_school_year_of(period),
-        state=definition.spec.workflow.initial,
-        starts_at=starts_at,
-        ical_sequence=0,
-        created_at=now,
-        updated_at=now,
-    )
-    require_runner(
-        app, session, instance, actor, f"start {instance.workflow} for {instance.unit.code}"
-    )
-    session.add(instance)
-    session.flush()
-    raise_steps(app, session, instance, definition.steps_raised_in(None))
-    audit_instance(
+    keys = [f"{definition.name}:{period}:{code}" for code in unit_codes]
+    existing = ids_by_key(session, keys)
+    new: dict[str, OrgUnit] = {}
+    for code, key in zip(unit_codes, keys, strict=True):
+        unit = units.get(code) or unit_by_code(session, code)  # names the unknown code
+        if key in existing or key in new:
+            continue
+        if actor != SYSTEM:
+            _require_starter(app, session, definition, unit, actor)
+        new[key] = unit
+    title = definition.spec.workflow.title
+    rows = [
+        instance_row(
+            key=key,
+            kind=PROCESS,
+            workflow=definition.name,
+            workflow_version=definition.version,
+            title=f"{title} {period} – {unit.name}",
+            unit_id=unit.id,
+            school_year=_school_year_of(period),
+            state=definition.spec.workflow.initial,
+            starts_at=starts_at,
+            created_at=now,
+            updated_at=now,
+        )
+        for key, unit in new.items()
+    ]
+    ids = insert_instances(session, rows)
+    resolver = Resolver(app, session)
+    insert_steps(
         session,
-        instance,
-        at=now,
-        actor=actor,
-        trigger="start",
-        from_state=None,
-        reason=reason or f"{definition.spec.workflow.title} {period} started",
+        [
+            step
+            for key, unit in new.items()
+            for step in _step_rows(app, resolver, definition, ids[key], unit, starts_at)
+        ],
     )
-    return Started(instance.id, created=True)
+    insert_audits(
+        session,
+        [
+            audit_row(
+                entity=PROCESS,
+                entity_id=ids[key],
+                at=now,
+                actor=actor,
+                trigger="start",
+                from_state=None,
+                to_state=definition.spec.workflow.initial,
+                reason=reason or f"{title} {period} started",
+            )
+            for key in new
+        ],
+    )
+    existing.update(ids)
+    first = set(new)
+    started = []
+    for key in keys:
+        started.append(Started(existing[key], created=key in first))
+        first.discard(key)  # a unit named twice: started by its first mention
+    return started
+
+
+def _require_starter(
+    app: App, session: Session, definition: WorkflowDefinition, unit: OrgUnit, actor: str
+) -> None:
+    """Refuse ``actor`` unless a runner of the workflow here (the instance is not written yet)."""
+    probe = Instance(
+        workflow=definition.name, workflow_version=definition.version, unit=unit, unit_id=unit.id
+    )
+    require_runner(app, session, probe, actor, f"start {definition.name} for {unit.code}")
+
+
+def _step_rows(
+    app: App,
+    resolver: Resolver,
+    definition: WorkflowDefinition,
+    instance_id: int,
+    unit: OrgUnit,
+    starts_at: datetime | None,
+) -> list[Row]:
+    """The steps a new process starts with, as :func:`raise_steps` dates and assigns them.
+
+    Every step anchored at the event has ``starts_at``: :func:`start_processes` refuses a
+    workflow that needs it without one. Steps anchored at creation count from now, the
+    instance's creation time.
+    """
+    now = app.clock.now()
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for step in definition.steps_raised_in(None):
+        if step.key in seen:
+            continue
+        seen.add(step.key)
+        anchor = starts_at if step.anchor == START else now
+        assert anchor is not None  # refused before: the workflow needs its event's time
+        due, remind, escalate = resolver.due(
+            definition.spec.timing, anchor, step.offset, event=step.anchor == START
+        )
+        rows.append(
+            step_row(
+                instance_id=instance_id,
+                position=len(rows) + 1,
+                key=step.key,
+                title=step.title,
+                assignee_role=step.assignee,
+                assignee_id=person_id(resolver.assignee(unit, step.assignee, step.of, due.date())),
+                required=step.required,
+                due_at=due,
+                remind_at=remind,
+                escalate_at=escalate,
+            )
+        )
+    return rows
 
 
 def _school_year_of(period: str) -> str | None:
