@@ -16,9 +16,9 @@ as done when none was raised yet, so that the rule stays quiet for the rest of t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from styrhjul.calendar import SchoolYear, local_datetime
@@ -40,29 +40,16 @@ def origin_of(rule: RecurringSpec) -> str:
 
 
 def raise_recurring_steps(app: App, *, stop: Stop = never) -> list[int]:
-    """Add every recurring step whose window has opened today; the ids of the steps added."""
-    watched: dict[str, set[str]] = {}
-    for machine in app.machines.values():
-        definition = machine.definition
-        for rule in definition.recurring:
-            watched.setdefault(definition.name, set()).update(rule.states)
-    if not watched:
+    """Add every recurring step whose window has opened today; the ids of the steps added.
+
+    Only instances that may owe a step are loaded (:func:`_may_owe`): an instance that has
+    the year's step, or whose rules' windows have not opened, costs the tick nothing.
+    """
+    owing = _may_owe(app, app.clock.today())
+    if owing is None:
         return []
     with app.db.session() as session:
-        candidates = list(
-            session.scalars(
-                select(Instance.id)
-                .where(
-                    or_(
-                        *(
-                            and_(Instance.workflow == name, Instance.state.in_(sorted(states)))
-                            for name, states in watched.items()
-                        )
-                    )
-                )
-                .order_by(Instance.id)
-            )
-        )
+        candidates = list(session.scalars(select(Instance.id).where(owing).order_by(Instance.id)))
     raised: list[int] = []
     for instance_id in candidates:
         if stop():
@@ -75,6 +62,68 @@ def raise_recurring_steps(app: App, *, stop: Stop = never) -> list[int]:
         except ConflictError:
             continue  # another process changed it first; the next pass looks again
     return raised
+
+
+def _may_owe(app: App, today: date) -> ColumnElement[bool] | None:
+    """SQL: the instances that may owe a recurring step today; None when none can.
+
+    What :func:`_raise_for` decides, asked of the database for each rule of each loaded
+    definition version whose window has opened: in one of the rule's states, of this
+    school year or an earlier one, without the year's step and without a step of the rule
+    done within the school year. Instances of a version not loaded yet are read as before,
+    by workflow and state (loading them loads their version). Necessary, not sufficient:
+    :func:`_raise_for` still decides for each instance read.
+    """
+    year = SchoolYear.of(today)
+    begins = local_datetime(year.starts, time(0), app.clock.tz)
+    ends = local_datetime(year.ends + timedelta(days=1), time(0), app.clock.tz)
+    not_ahead = or_(Instance.school_year.is_(None), Instance.school_year <= year.label)
+    owing: list[ColumnElement[bool]] = []
+    loaded: dict[str, set[int]] = {}
+    states: dict[str, set[str]] = {}
+    for machine in app.machines.values():
+        definition = machine.definition
+        loaded.setdefault(definition.name, set()).add(definition.version)
+        for rule in definition.recurring:
+            states.setdefault(definition.name, set()).update(rule.states)
+            opens = app.calendar.add_working_days(
+                due_day_of(app, rule, year), -rule.raise_working_days_before
+            )
+            if today < opens:
+                continue
+            has_step = (
+                select(ChecklistItem.id)
+                .where(
+                    ChecklistItem.instance_id == Instance.id,
+                    or_(
+                        ChecklistItem.key == rule.step_key(year.start_year),
+                        and_(
+                            ChecklistItem.origin == origin_of(rule),
+                            ChecklistItem.done_at >= begins,
+                            ChecklistItem.done_at < ends,
+                        ),
+                    ),
+                )
+                .exists()
+            )
+            owing.append(
+                and_(
+                    Instance.workflow == definition.name,
+                    Instance.workflow_version == definition.version,
+                    Instance.state.in_(sorted(rule.states)),
+                    not_ahead,
+                    ~has_step,
+                )
+            )
+    owing.extend(
+        and_(
+            Instance.workflow == name,
+            Instance.workflow_version.not_in(sorted(loaded[name])),
+            Instance.state.in_(sorted(watched)),
+        )
+        for name, watched in states.items()
+    )
+    return or_(*owing) if owing else None
 
 
 def _raise_for(app: App, session: Session, instance: Instance) -> list[ChecklistItem]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
+from sqlcount import statements
 from support import line_with
 
 from styrhjul.calendar import SchoolYear
@@ -158,20 +156,6 @@ def test_compiling_before_the_window_leaves_opening_to_the_tick(
         assert [o.school_form for o in compiled] == ["grundskola"]
 
 
-@contextmanager
-def _statements(app: App) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(app.db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", count)
-
-
 def test_the_tick_does_not_retry_a_dialog_waiting_for_its_round(
     chained: App, clock: FixedClock
 ) -> None:
@@ -179,7 +163,7 @@ def test_the_tick_does_not_retry_a_dialog_waiting_for_its_round(
     directors = _dialogs(chained, "director_area")
     clock.set(max(d.prepare_at for d in directors if d.prepare_at) + timedelta(hours=1))
     open_due_preparations(chained)  # the rounds below whose windows came
-    with _statements(chained) as seen:
+    with statements(chained) as seen:
         assert open_due_preparations(chained) == []
     assert len(seen) == 1  # the candidates' SELECT, not a transaction per waiting dialog
     assert {d.state for d in _dialogs(chained, "director_area")} == {"planned"}
