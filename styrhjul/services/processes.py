@@ -34,7 +34,7 @@ from styrhjul.services.batch import (
 )
 from styrhjul.services.context import App
 from styrhjul.services.instances import require_runner
-from styrhjul.services.org import unit_by_code
+from styrhjul.services.org import prime_holders, unit_by_code
 from styrhjul.vocabulary import SYSTEM
 
 PROCESS = "process"
@@ -159,6 +159,8 @@ def _start_all(
         for key, unit in new.items()
     ]
     ids = insert_instances(session, rows)
+    if len(new) > 1:  # one query for every unit's step assignees, not one per unit and role
+        prime_holders(session, {step.assignee for step in definition.steps_raised_in(None)})
     resolver = Resolver(app, session)
     insert_steps(
         session,

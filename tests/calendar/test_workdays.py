@@ -233,3 +233,21 @@ def test_timedelta_across_dst_in_wall_time() -> None:
     october = local_datetime(date(2026, 10, 24), time(12, 0))
     later = (october.astimezone(UTC) + timedelta(hours=24)).astimezone(STOCKHOLM)
     assert later.isoformat() == "2026-10-25T11:00:00+01:00"
+
+
+def test_remembered_answers_are_the_computed_ones() -> None:
+    """The memo of reasons and sums answers as a calendar asked for the first time does.
+
+    A small memo limit makes it start over many times on the way, over Christmas and New
+    Year (holidays, eves and a year boundary), with a closure.
+    """
+    closed = {date(2026, 12, 28): "Jullov"}
+    remembered = WorkingCalendar(closed)
+    remembered.MEMO_LIMIT = 7
+    days = [date(2026, 12, 10) + timedelta(days=i) for i in range(40)]
+    for _ in range(2):  # the second pass is answered from the memo where it still holds
+        for day in days:
+            fresh = WorkingCalendar(closed)
+            assert remembered.non_working_reason(day) == fresh.non_working_reason(day)
+            for n in (-6, -1, 1, 6):
+                assert remembered.add_working_days(day, n) == fresh.add_working_days(day, n)

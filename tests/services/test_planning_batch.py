@@ -1,0 +1,321 @@
+"""Planning writes rows in batches: the same rows the ORM helpers make, a few statements each.
+
+Planning a round or a batch of processes builds plain rows and inserts each table's with
+one ``executemany`` (``services/batch.py``, ``services/dialog_rows.py``). These tests pin
+both halves: the number of statements does not grow with the units, and every row is
+what the ORM helpers the rest of Styrhjul uses (``raise_steps``, ``step_times``,
+``resolve_assignee``, ``audit_instance``) make of the same instance, so that a planned
+dialog or process cannot be told from one created object by object. Re-planning is
+checked to write nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import selectinload
+
+from styrhjul.calendar import SchoolYear
+from styrhjul.clock import STOCKHOLM
+from styrhjul.db.models import Agreement, AuditEvent, Dialog, Instance, OrgUnit
+from styrhjul.services.context import App
+from styrhjul.services.instances import raise_steps, resolve_assignee
+from styrhjul.services.org import ancestors, holders
+from styrhjul.services.planning import dialog_definition, plan_round
+from styrhjul.services.processes import start_processes
+from styrhjul.services.schedule import step_times
+from styrhjul.services.yearplan import plan_year
+
+YEAR = SchoolYear(2026)
+REPORT_DAY = datetime(2027, 6, 10, 13, 0, tzinfo=STOCKHOLM)
+PLAN_TABLES = (
+    "instance",
+    "dialog",
+    "meeting",
+    "meeting_attendee",
+    "checklist_item",
+    "audit_event",
+    "outbox_message",
+    "calendar_event",
+)
+
+
+@contextmanager
+def statements(app: App) -> Iterator[Counter[str]]:
+    """Count the statements sent to the database, by verb and table ("INSERT instance")."""
+    counted: Counter[str] = Counter()
+
+    def count(*args: Any) -> None:
+        words = args[2].split()
+        verb = words[0].upper()
+        table = words[2] if verb == "INSERT" else words[1] if verb == "UPDATE" else ""
+        counted[f"{verb} {table}".strip()] += 1
+
+    event.listen(app.db.engine, "before_cursor_execute", count)
+    try:
+        yield counted
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", count)
+
+
+def snapshot(app: App) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables planning writes, in id order."""
+    with app.db.engine.connect() as connection:
+        return {
+            table: [
+                tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))
+            ]
+            for table in PLAN_TABLES
+        }
+
+
+def _unit_codes(app: App) -> list[str]:
+    with app.db.session() as session:
+        return sorted(session.scalars(select(OrgUnit.code).where(OrgUnit.kind == "unit")))
+
+
+def test_a_round_is_written_with_one_insert_per_table(app: App) -> None:
+    with statements(app) as counted:
+        result = plan_round(app, YEAR, 1)
+    assert len(result.created) == 40
+    for table in ("instance", "dialog", "checklist_item", "audit_event"):
+        assert counted[f"INSERT {table}"] == 1, counted
+    assert not any(key.startswith("UPDATE") for key in counted), counted
+    # one invite to each party, through the outbox, one by one (each checks its key)
+    assert counted["INSERT outbox_message"] == result.invites == 80
+
+
+def test_processes_for_every_unit_take_a_handful_of_statements(app: App) -> None:
+    codes = _unit_codes(app)
+    with statements(app) as counted:
+        started = start_processes(
+            app, "quality_report", codes, period="2026/27", actor="system", starts_at=REPORT_DAY
+        )
+    assert len(started) == len(codes) > 10
+    assert all(s.created for s in started)
+    for table in ("instance", "checklist_item", "audit_event"):
+        assert counted[f"INSERT {table}"] == 1, counted
+    assert sum(counted.values()) < len(codes), counted
+
+
+def test_planned_dialogs_hold_what_the_orm_helpers_make_of_them(app: App) -> None:
+    result = plan_round(app, YEAR, 1, invite_ahead=1)  # each invite waits until the day before
+    definition = dialog_definition(app)
+    schedule = definition.schedule
+    now = app.clock.now()
+    with app.db.session() as session:
+        dialogs = list(
+            session.scalars(
+                select(Dialog)
+                .options(selectinload(Dialog.checklist))
+                .where(Dialog.id.in_(result.created))
+                .order_by(Dialog.id)
+            )
+        )
+        assert [d.id for d in dialogs] == sorted(result.created)
+        for dialog in dialogs:
+            assert dialog.starts_at is not None
+            unit = dialog.unit
+            assert dialog.key == f"{schedule.level}:{YEAR.label}:r1:{unit.code}"
+            assert dialog.ends_at == dialog.starts_at + timedelta(minutes=schedule.duration_minutes)
+            assert dialog.organizer in holders(
+                session, dialog.host_unit, schedule.host_role, now.date()
+            )
+            assert dialog.invite_at is not None
+            assert dialog.invite_at > now
+            # the invite time was an update after the insert: the version rose once
+            assert dialog.version == 2
+            times = step_times(app, definition, dialog.starts_at)
+            assert dialog.prepare_at == times.prepare_at
+            people = {
+                schedule.host_role: dialog.organizer,
+                definition.participant_role(unit.kind): dialog.participant,
+            }
+            expected = []
+            for position, step in enumerate(definition.steps_raised_in(None), start=1):
+                due, remind, escalate = times.steps[step.key]
+                assignee = (
+                    people.get(step.assignee) if step.of == "unit" else None
+                ) or resolve_assignee(session, dialog, step.assignee, step.of, due.date())
+                expected.append(
+                    (
+                        position,
+                        step.key,
+                        step.title,
+                        step.assignee,
+                        assignee,
+                        step.required,
+                        "definition",
+                        due,
+                        remind,
+                        escalate,
+                    )
+                )
+            assert [
+                (
+                    i.position,
+                    i.key,
+                    i.title,
+                    i.assignee_role,
+                    i.assignee,
+                    i.required,
+                    i.origin,
+                    i.due_at,
+                    i.remind_at,
+                    i.escalate_at,
+                )
+                for i in dialog.checklist
+            ] == expected
+            assert all(i.done_at is None and i.escalation_level == 0 for i in dialog.checklist)
+        audits = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "dialog", AuditEvent.entity_id.in_(result.created))
+                .order_by(AuditEvent.id)
+            )
+        )
+        assert [(a.entity_id, a.trigger, a.from_state, a.to_state) for a in audits] == [
+            (d.id, "plan", None, d.state) for d in dialogs
+        ]
+
+
+def test_started_processes_hold_what_raise_steps_makes_of_them(app: App) -> None:
+    codes = _unit_codes(app)
+    started = start_processes(
+        app, "quality_report", codes, period="2026/27", actor="system", starts_at=REPORT_DAY
+    )
+    definition = app.machine("quality_report").definition
+    with app.db.session() as session:
+        for code, one in zip(codes, started, strict=True):
+            stored = session.get(Instance, one.id, options=[selectinload(Instance.checklist)])
+            assert stored is not None
+            assert (stored.key, stored.unit.code, stored.version) == (
+                f"quality_report:2026/27:{code}",
+                code,
+                1,
+            )
+            # the ORM path: a transient instance like it, its steps raised by raise_steps
+            probe = Instance(
+                workflow=stored.workflow,
+                workflow_version=stored.workflow_version,
+                unit=stored.unit,
+                unit_id=stored.unit_id,
+                starts_at=stored.starts_at,
+                created_at=stored.created_at,
+            )
+            made = raise_steps(app, session, probe, definition.steps_raised_in(None))
+            assert [
+                (
+                    i.position,
+                    i.key,
+                    i.title,
+                    i.assignee_role,
+                    i.assignee_id,
+                    i.required,
+                    i.origin,
+                    i.due_at,
+                    i.remind_at,
+                    i.escalate_at,
+                    i.notice_round,
+                )
+                for i in stored.checklist
+            ] == [
+                (
+                    i.position,
+                    i.key,
+                    i.title,
+                    i.assignee_role,
+                    i.assignee.id if i.assignee else None,
+                    i.required,
+                    i.origin,
+                    i.due_at,
+                    i.remind_at,
+                    i.escalate_at,
+                    i.notice_round,
+                )
+                for i in made
+            ]
+            session.expunge_all()  # nothing of the probe is written
+
+
+def test_a_unit_named_twice_is_started_once(app: App) -> None:
+    started = start_processes(
+        app,
+        "quality_report",
+        ["vastra-skolan", "vastra-skolan"],
+        period="2026/27",
+        actor="system",
+        starts_at=REPORT_DAY,
+    )
+    assert [s.created for s in started] == [True, False]
+    assert started[0].id == started[1].id
+
+
+def test_planning_the_year_again_writes_nothing(app: App) -> None:
+    first = plan_year(app, 2027)
+    assert first.applied
+    assert first.started
+    before = snapshot(app)
+    assert all(before[table] for table in ("checklist_item", "dialog", "audit_event"))
+    with statements(app) as counted:
+        again = plan_year(app, 2027, apply=True)
+    assert again.changes == []
+    assert not any(key.startswith(("INSERT", "UPDATE", "DELETE")) for key in counted), counted
+    assert snapshot(app) == before
+    # and the round itself, asked directly, finds every dialog in place
+    level, round_no = "area_rektor", 2
+    with app.db.session() as session:
+        planned = session.scalars(
+            select(Dialog.id).where(Dialog.level == level, Dialog.round_no == round_no)
+        ).all()
+    result = plan_round(app, YEAR, round_no, level=level)
+    assert result.created == []
+    assert result.existing == len(planned) > 0
+    assert snapshot(app) == before
+
+
+def test_steering_reaches_exactly_the_new_dialogs_under_an_agreement(app: App) -> None:
+    """Only dialogs an agreement above can reach are loaded for steering, and all of them are.
+
+    An agreement recorded (directly, as a dialog held would) on the director's dialog with
+    one area in round 1 steers round 2 of that area's units and no other unit's.
+    """
+    plan_round(app, YEAR, 1, level="director_area")
+    with app.db.session() as session:
+        upper = session.scalars(
+            select(Dialog).where(Dialog.level == "director_area").order_by(Dialog.id)
+        ).first()
+        assert upper is not None
+        session.add(
+            Agreement(
+                instance_id=upper.id,
+                position=1,
+                text="Följ upp läsförståelsen",
+                owner_id=upper.participant_id,
+                due_on=date(2027, 1, 29),
+            )
+        )
+        area = upper.unit_id
+    result = plan_round(app, YEAR, 2)
+    with app.db.session() as session:
+        steered = {}
+        under = set()
+        for dialog in session.scalars(
+            select(Dialog)
+            .options(selectinload(Dialog.checklist))
+            .where(Dialog.id.in_(result.created))
+        ):
+            steered[dialog.unit_id] = [
+                i.key for i in dialog.checklist if i.key.startswith("steer_")
+            ]
+            if area in {u.id for u in ancestors(session, dialog.unit)}:
+                under.add(dialog.unit_id)
+    assert under
+    assert len(under) < len(steered)
+    assert {unit for unit, keys in steered.items() if keys} == under
+    assert all(len(keys) == 1 for unit, keys in steered.items() if unit in under)
