@@ -18,6 +18,7 @@ from styrhjul.services.assignment_views import assignment_detail
 from styrhjul.services.assignments import NewAssignment, create_assignment, move
 from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
+from styrhjul.services.escalation import send_due_notices
 from styrhjul.services.planning import plan_round
 from styrhjul.services.recurring import raise_recurring_steps
 from styrhjul.services.runner import run_due
@@ -93,3 +94,23 @@ def test_the_yearly_step_is_looked_for_only_where_it_is_owed(app: App, clock: Fi
     assert len(done) == 1
     keys = [s.key for s in assignment_detail(app, assignment).steps]
     assert "report_lg_sg_2027" not in keys
+
+
+NOTICE = 4
+"""The statements of one reminder or overdue notice: the claim (a conditional UPDATE), the
+step read with its assignee, instance and unit, and the outbox's key check and INSERT."""
+
+
+def test_a_notice_reads_its_step_with_what_it_names_in_one_query(
+    planned_app: App, clock: FixedClock
+) -> None:
+    """Round 1's forty dialogs: every rektor's quality report is reminded at the same instant."""
+    clock.set(datetime(2026, 9, 17, 12, tzinfo=STOCKHOLM))
+    send_due_notices(planned_app)  # whatever fell due earlier
+    clock.set(datetime(2026, 9, 18, 8, tzinfo=STOCKHOLM))
+    with statements(planned_app) as seen:
+        report = send_due_notices(planned_app)
+    sent = len(report.reminded) + len(report.overdue)
+    assert sent >= 20
+    assert report.escalated == []
+    assert len(seen) <= 3 + NOTICE * sent
