@@ -9,7 +9,8 @@ need the structure (Maildir, console, Exchange): :func:`parse_stored`.
 :func:`envelope` reads the SMTP envelope (sender and recipients) from the headers, the way
 :meth:`smtplib.SMTP.send_message` does, for the plain case only: a message with ``Bcc``
 (which must be removed before sending), ``Resent-`` headers or an address that is not
-ASCII (which needs SMTPUTF8) has no plain envelope, and is left to ``send_message``.
+ASCII (which needs SMTPUTF8; stored, it is an encoded word) has no plain envelope, and is
+left to ``send_message``.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def envelope(headers: Message) -> Envelope | None:
     recipients = tuple(address for _, address in getaddresses(fields))
     if not sender or not recipients or not all(recipients):
         return None
-    if not (sender + "".join(recipients)).isascii():
+    addresses = sender + "".join(recipients)
+    # An encoded word inside an address is what the SMTP policy makes of a non-ASCII one;
+    # parsed, it is that address again, which needs SMTPUTF8.
+    if not addresses.isascii() or "=?" in addresses:
         return None
     return Envelope(sender, recipients)
 

@@ -12,8 +12,13 @@ A crash between the transport's acceptance and the "sent" commit leaves a ``send
 silent daemon, a process that no longer exists on this host) or after a lease, and the
 resend carries the same Message-ID, so the duplicate is recognisable (a Maildir transport
 skips it, Exchange finds it in Sent Items). That window is kept small: the "sent" update
-is the first thing done after the transport returns, on a connection taken from the pool
-before sending.
+is the first thing written after the transport returns, by a connection the drain holds.
+
+A message costs one transaction of two statements: it records the outcome of one message
+and claims a later one, and commits while the next message is being sent, so the fsync
+of each commit overlaps a send instead of adding to it
+(:mod:`styrhjul.services.outbox_ledger`). Stored bytes reach a transport that can take
+them (SMTP) as they are, without being parsed back into a message.
 
 On PostgreSQL the claim reads its candidate with ``FOR UPDATE SKIP LOCKED``, so that
 several daemons draining at once do not queue behind each other's rows.
@@ -21,13 +26,14 @@ several daemons draining at once do not queue behind each other's rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from time import perf_counter
-from typing import Any
 
-from sqlalchemy import Connection, Table, Update, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,6 +43,7 @@ from styrhjul.notifications.stored import to_stored
 from styrhjul.notifications.transports import stored_sender
 from styrhjul.services.context import App, Stop, never
 from styrhjul.services.daemons import lost_workers, worker_name
+from styrhjul.services.outbox_ledger import Claimed, Ledger, Outcome, Settled
 
 LEASE = timedelta(minutes=10)
 """A row left in ``sending`` longer than this belongs to a process that died."""
@@ -109,156 +116,84 @@ def dispatch(
     """Send what is due, at most ``limit`` messages; each outcome is committed on its own.
 
     ``stop`` is asked before each message: a daemon told to stop finishes the message in
-    hand and returns. One transaction a message: it records the outcome of the message
-    just sent and claims the next one, so the "sent" commit follows the transport's
-    acceptance at once and costs no commit of its own (see :func:`_settle`).
+    hand and returns. Each outcome is written, with a later claim, by a transaction that
+    starts as soon as the transport has accepted the message and commits while the next
+    one is sent (see :mod:`styrhjul.services.outbox_ledger`).
     """
     me = worker or worker_name()
     recovered = recover_stale(app)
+    if stop() or limit < 1:
+        return DispatchReport(recovered=recovered)
     send = stored_sender(app.transport)
-    steps = _Steps.on(app.db.engine.dialect.name)
-    sent = retried = failed = handled = 0
+    counts = {"sent": 0, "pending": 0, "failed": 0}
     window = 0.0
-    outcome: _Outcome | None = None  # of the message in hand, written with the next claim
-    accepted = 0.0
-    # One connection for the whole drain, taken before the first send: recording an
-    # outcome never waits for the pool. It holds no transaction while a message is sent.
-    with app.db.engine.connect() as connection:
-        while True:
-            more = handled < limit and not stop()
-            claim = {"at": app.clock.now(), "me": me} if more else None
-            claimed = _settle(connection, steps, outcome, claim)
-            if outcome is not None and outcome.statement is steps.sent:
-                window = max(window, perf_counter() - accepted)
-            if claimed is None:
-                break
-            handled += 1
-            row_id, payload, attempts = claimed
-            try:
-                send(payload)
-            except DeliveryFailed as exc:
-                outcome = _failure(app, steps, row_id, attempts, exc)
-                if outcome.params["status"] == "failed":
-                    failed += 1
+    claims = 1
+
+    def claim_at() -> datetime | None:
+        """Now, when one more claim is allowed; a claim asks ``stop`` too."""
+        nonlocal claims
+        if claims >= limit or stop():
+            return None
+        claims += 1
+        return app.clock.now()
+
+    with Ledger(app.db.engine, me) as ledger:
+        hand = ledger.settle(None, claim_at=app.clock.now()).result().claimed
+        if hand is None:
+            return DispatchReport(recovered=recovered)
+        ahead = ledger.settle(None, claim_at=claim_at())
+        accepted: float | None = None  # when the message that ``ahead`` records went out
+        try:
+            while hand is not None:
+                outcome = _deliver(app, send, hand)
+                counts[outcome.status] += 1
+                settled = ahead.result()  # its claim has committed: that message may go out
+                if accepted is not None:
+                    window = max(window, settled.committed - accepted)
+                following = settled.claimed
+                if following is not None and stop():
+                    ahead = ledger.settle(outcome, release=following)
+                    following = None
                 else:
-                    retried += 1
-                continue
-            accepted = perf_counter()
-            outcome = _Outcome(steps.sent, {"row": row_id, "at": app.clock.now()})
-            sent += 1
-    return DispatchReport(sent, retried, failed, recovered, window)
+                    ahead = ledger.settle(outcome, claim_at=claim_at() if following else None)
+                accepted = outcome.accepted if outcome.status == "sent" else None
+                hand = following
+            settled = ahead.result()
+            if accepted is not None:
+                window = max(window, settled.committed - accepted)
+        except BaseException:
+            _release_ahead(ledger, ahead)
+            raise
+    return DispatchReport(counts["sent"], counts["pending"], counts["failed"], recovered, window)
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """What became of a claimed message: one of :class:`_Steps`' updates and its values."""
-
-    statement: Update
-    params: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Steps:
-    """The dispatcher's three statements, built once a drain (Core: no ORM unit of work)."""
-
-    claim: Update
-    sent: Update
-    outcome: Update
-
-    @classmethod
-    def on(cls, dialect: str) -> _Steps:
-        """The statements for ``dialect``; PostgreSQL skips rows another claim has locked.
-
-        The claim is one ``UPDATE ... WHERE id = (the first due row) AND status = 'pending'
-        RETURNING``: the condition on the status lets only one process win a row, and the
-        row comes back with the claim, without a second read.
-        """
-        outbox = OutboxMessage.__table__
-        assert isinstance(outbox, Table)
-        columns = outbox.c
-        at = bindparam("at", type_=columns.next_attempt_at.type)
-        due = (
-            select(columns.id)
-            .where(columns.status == "pending", columns.next_attempt_at <= at)
-            .order_by(columns.next_attempt_at, columns.id)
-            .limit(1)
-        )
-        if dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        claim = (
-            update(outbox)
-            .where(columns.id == due.scalar_subquery(), columns.status == "pending")
-            .values(
-                status="sending",
-                claimed_at=at,
-                claimed_by=bindparam("me"),
-                attempts=columns.attempts + 1,
-            )
-            .returning(columns.id, columns.payload, columns.attempts)
-        )
-        row = columns.id == bindparam("row")
-        sent = (
-            update(outbox)
-            .where(row)
-            .values(
-                status="sent",
-                sent_at=bindparam("at", type_=columns.sent_at.type),
-                last_error=None,
-            )
-        )
-        outcome = (
-            update(outbox)
-            .where(row)
-            .values(
-                status=bindparam("status"),
-                next_attempt_at=bindparam("next_at", type_=columns.next_attempt_at.type),
-                last_error=bindparam("error"),
-                claimed_by=None,
-            )
-        )
-        return cls(claim, sent, outcome)
-
-
-def _settle(
-    connection: Connection,
-    steps: _Steps,
-    outcome: _Outcome | None,
-    claim: dict[str, Any] | None,
-) -> tuple[int, bytes, int] | None:
-    """Record ``outcome``, claim the next due message with ``claim``'s values, and commit.
-
-    Should the claim fail, the outcome is not lost with it: it is written alone, and the
-    claim's error raised.
-    """
+def _deliver(app: App, send: Callable[[bytes], None], hand: Claimed) -> Outcome:
+    """Send a claimed message; what became of it: sent, to try again later, or failed."""
     try:
-        if outcome is not None:
-            connection.execute(outcome.statement, outcome.params)
-        row = connection.execute(steps.claim, claim).first() if claim is not None else None
-        connection.commit()
+        send(hand.payload)
+    except DeliveryFailed as exc:
+        now = app.clock.now()
+        give_up = exc.permanent or hand.attempts >= app.settings.mail.max_attempts
+        base = timedelta(seconds=app.settings.mail.retry_base_seconds)
+        delay = min(base * (2 ** max(hand.attempts - 1, 0)), MAX_BACKOFF)
+        return Outcome(
+            hand.row_id,
+            "failed" if give_up else "pending",
+            now if give_up else now + delay,
+            error=f"attempt {hand.attempts}: {exc.reason}"[:2000],
+        )
+    accepted = perf_counter()
+    return Outcome(hand.row_id, "sent", app.clock.now(), accepted=accepted)
+
+
+def _release_ahead(ledger: Ledger, ahead: Future[Settled]) -> None:
+    """After an error: give back the row claimed ahead, which will not be sent now."""
+    try:
+        claimed = ahead.result().claimed
+        if claimed is not None:
+            ledger.settle(None, release=claimed).result()
     except SQLAlchemyError:
-        connection.rollback()
-        if outcome is not None and claim is not None:
-            connection.execute(outcome.statement, outcome.params)
-            connection.commit()
-        raise
-    return None if row is None else (row.id, row.payload, row.attempts)
-
-
-def _failure(app: App, steps: _Steps, row_id: int, attempts: int, exc: DeliveryFailed) -> _Outcome:
-    """A retry with exponential backoff, or ``failed`` for good (permanent, or too many tries)."""
-    now = app.clock.now()
-    give_up = exc.permanent or attempts >= app.settings.mail.max_attempts
-    base = timedelta(seconds=app.settings.mail.retry_base_seconds)
-    delay = min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-    return _Outcome(
-        steps.outcome,
-        {
-            "row": row_id,
-            "status": "failed" if give_up else "pending",
-            "next_at": now if give_up else now + delay,
-            "error": f"attempt {attempts}: {exc.reason}"[:2000],
-        },
-    )
+        pass  # the error in flight says more; a stale claim is recovered later
 
 
 @dataclass(frozen=True)
