@@ -22,7 +22,6 @@ from styrhjul.db.models import CalendarEvent, Dialog, Instance, OrgUnit, RoleAss
 from styrhjul.errors import InputError
 from styrhjul.services.context import App
 from styrhjul.services.org import (
-    ancestors,
     person_by_email,
     subtree_ids,
     unit_by_code,
@@ -182,24 +181,30 @@ def _scope(
     person_id = None
     if unit is not None:
         found = unit_by_code(session, unit)
-        event_units |= {u.id for u in ancestors(session, found)}
+        event_units |= _and_above(session, OrgUnit.id == found.id)
         below = set(session.scalars(subtree_ids(found.id)))
         event_units |= below
         instance_units |= below
     if person is not None:
         who = person_by_email(session, person)
         person_id = who.id
-        today = app.clock.today()
-        for assignment in session.scalars(
-            select(RoleAssignment).where(
-                RoleAssignment.person_id == who.id,
-                *valid_on(today),
-            )
-        ):
-            held = session.get(OrgUnit, assignment.unit_id)
-            assert held is not None
-            event_units |= {u.id for u in ancestors(session, held)}
+        held = select(RoleAssignment.unit_id).where(
+            RoleAssignment.person_id == who.id, *valid_on(app.clock.today())
+        )
+        event_units |= _and_above(session, OrgUnit.id.in_(held))
     return event_units, (instance_units if unit is not None else set()), person_id
+
+
+def _and_above(session: Session, which: ColumnElement[bool]) -> set[int]:
+    """The ids of the units ``which`` selects and of every unit above them.
+
+    One statement (a recursive CTE) rather than a lookup per unit and step up the tree.
+    """
+    chain = select(OrgUnit.id, OrgUnit.parent_id).where(which).cte("above", recursive=True)
+    chain = chain.union(
+        select(OrgUnit.id, OrgUnit.parent_id).join(chain, OrgUnit.id == chain.c.parent_id)
+    )
+    return set(session.scalars(select(chain.c.id)))
 
 
 def _event_filter(
