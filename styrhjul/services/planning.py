@@ -135,9 +135,11 @@ def plan_round(
             },
         )
         own_windows = _own_windows(session, schedule.level, round_no)
+        # by the parent's code, read as one column: loading each parent costs a query
+        codes = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
         units = sorted(
             units_of_kind(session, schedule.unit_kinds),
-            key=lambda u: (u.parent.code if u.parent else "", u.kind, u.name),
+            key=lambda u: (codes[u.parent_id] if u.parent_id is not None else "", u.kind, u.name),
         )
         resolver = Resolver(app, session)
         planned: list[NewDialog] = []
