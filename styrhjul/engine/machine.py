@@ -62,6 +62,7 @@ class WorkflowMachine:
         sources: dict[str, set[str]] = defaultdict(set)
         roles: dict[tuple[str, str | None], set[str]] = defaultdict(set)
         override: dict[tuple[str, str], set[str]] = defaultdict(set)
+        conditions: dict[tuple[str, str], set[str]] = defaultdict(set)
         for t in spec.transition:
             sources[t.trigger].update(t.source)
             roles[t.trigger, None].update(t.roles)
@@ -69,10 +70,12 @@ class WorkflowMachine:
                 allowed[state].add(t.trigger)
                 roles[t.trigger, state].update(t.roles)
                 override[t.trigger, state].update(t.override_roles)
+                conditions[t.trigger, state].update(t.conditions)
         self._allowed = {state: tuple(sorted(triggers)) for state, triggers in allowed.items()}
         self._sources = {trigger: frozenset(states) for trigger, states in sources.items()}
         self._roles = {key: frozenset(names) for key, names in roles.items()}
         self._override_roles = {key: frozenset(names) for key, names in override.items()}
+        self._conditions = {key: frozenset(names) for key, names in conditions.items()}
 
     def allowed_triggers(self, state: str) -> list[str]:
         """Triggers declared from ``state`` (their guards may still refuse)."""
@@ -89,6 +92,10 @@ class WorkflowMachine:
     def override_roles(self, trigger: str, state: str) -> set[str]:
         """The roles that may fire ``trigger`` from ``state`` although a condition refuses."""
         return set(self._override_roles.get((trigger, state), ()))
+
+    def conditions(self, trigger: str, state: str) -> frozenset[str]:
+        """The guards asked when ``trigger`` fires from ``state`` (so the facts they read)."""
+        return self._conditions.get((trigger, state), frozenset())
 
     def refusal(self, facts: InstanceFacts, trigger: str) -> str | None:
         """Why the conditions of ``trigger`` refuse now, or None when they allow it."""

@@ -14,16 +14,17 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import Agreement, ChecklistItem, Instance
-from styrhjul.errors import InputError, NotFound
+from styrhjul.errors import InputError
 from styrhjul.services.acknowledgements import acknowledge_step_done
+from styrhjul.services.actors import unit_chain
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
-    facts_of,
     fire,
-    instance_transaction,
+    open_required_steps,
     ref,
     require_runner,
+    row_instance_transaction,
 )
 from styrhjul.vocabulary import SYSTEM
 
@@ -111,12 +112,7 @@ AUTO_ADVANCE = "mark_ready"
 def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickable:
     """Mark a step or an agreement done, once, by its owner or someone who may hold it."""
     kind, trigger = _TICKS[model]
-    with app.db.session() as session:
-        stored = session.get(model, ident)
-        if stored is None:
-            raise NotFound(kind, ident)
-        instance_id = stored.instance_id
-    with instance_transaction(app, instance_id) as (session, instance):
+    with row_instance_transaction(app, model, ident, kind) as (session, instance):
         rows = instance.checklist if model is ChecklistItem else instance.agreements
         row = next(r for r in rows if r.id == ident)
         assert isinstance(row, model)  # the rows were picked by model just above
@@ -144,11 +140,13 @@ def _tick(app: App, model: type[Tickable], ident: int, *, actor: str) -> Tickabl
             from_state=instance.state,
             reason=f"{kind} {label} done",
         )
-        if isinstance(row, ChecklistItem):  # the rektor hears of what was done for their unit
-            acknowledge_step_done(app, session, instance, row, actor)
-        if (
-            AUTO_ADVANCE in machine.allowed_triggers(instance.state)
-            and not facts_of(app, instance).steps_open_required
+        if AUTO_ADVANCE in machine.allowed_triggers(instance.state) and not open_required_steps(
+            instance
         ):
             fire(app, session, instance, AUTO_ADVANCE, SYSTEM, "all required steps done")
+        if isinstance(row, ChecklistItem):  # the rektor hears of what was done for their unit
+            # After the state change, so that the instance is written once: the queries
+            # the kvittens makes flush what is pending. The units above in one query.
+            unit_chain(session, instance)
+            acknowledge_step_done(app, session, instance, row, actor)
         return row

@@ -10,23 +10,26 @@ allowed to pass a refusing guard, with a reason) is audited with what it overrod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
 from typing import Any, TypeVar, overload
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.interfaces import ORMOption
 
-from styrhjul.db.models import ChecklistItem, Dialog, Instance, Person
+from styrhjul.db.models import Agreement, ChecklistItem, Dialog, Instance, Person
 from styrhjul.engine.definition import CREATED, START, StepSpec
 from styrhjul.engine.guards import InstanceFacts
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
+from styrhjul.services.actors import person_and_roles
 from styrhjul.services.audit import audit_instance
 from styrhjul.services.chain_facts import chain_waiting
 from styrhjul.services.context import App
-from styrhjul.services.org import holder_over, person_by_email, roles_of, unit_by_code
+from styrhjul.services.org import holder_over, unit_by_code
 from styrhjul.services.schedule import due_times
 from styrhjul.vocabulary import SYSTEM
 
@@ -63,40 +66,107 @@ def instance_transaction(
 ) -> Iterator[tuple[Session, Any]]:
     """Load an instance for change; the commit fails with ConflictError if someone was first."""
     what = model.__mapper__.polymorphic_identity if model is not Instance else "instance"
+
+    def load(session: Session) -> Instance | None:
+        return session.get(model, instance_id, options=_with_children(model))
+
+    with _for_change(app, load, (str(what), instance_id), str(what), expected_version) as pair:
+        yield pair
+
+
+@contextmanager
+def row_instance_transaction(
+    app: App, row: type[ChecklistItem | Agreement], row_id: int, kind: str
+) -> Iterator[tuple[Session, Instance]]:
+    """Load for change the instance that step or agreement ``row_id`` belongs to.
+
+    One query finds the instance by its row and one transaction holds both: the row is in
+    the loaded checklist or agreements. ``kind`` names the row when it does not exist.
+    """
+    query = (
+        select(Instance)
+        .join(row, row.instance_id == Instance.id)
+        .where(row.id == row_id)
+        .options(*_with_children(Instance))
+    )
+
+    def load(session: Session) -> Instance | None:
+        return session.scalars(query).one_or_none()
+
+    with _for_change(app, load, (kind, row_id), "instance", None) as pair:
+        yield pair
+
+
+def _with_children(model: type[Instance]) -> list[ORMOption]:
+    """The instance's checklist and agreements, which its facts read, one query each."""
+    return [selectinload(model.checklist), selectinload(model.agreements)]
+
+
+@contextmanager
+def _for_change(
+    app: App,
+    load: Callable[[Session], Instance | None],
+    missing: tuple[str, int],
+    name: str,
+    expected_version: int | None,
+) -> Iterator[tuple[Session, Any]]:
+    """One transaction on the instance ``load`` finds.
+
+    ``missing`` is what NotFound names when it finds none; a conflict names the instance
+    as ``name`` and its id.
+    """
     try:
         with app.db.session() as session:
-            instance = session.get(
-                model,
-                instance_id,
-                options=[selectinload(model.checklist), selectinload(model.agreements)],
-            )
+            instance = load(session)
             if instance is None:
-                raise NotFound(str(what), instance_id)
+                raise NotFound(*missing)
             if expected_version is not None and instance.version != expected_version:
                 raise ConflictError(ref(instance), expected_version)
-            read_version = instance.version
+            instance_id, read_version = instance.id, instance.version
             yield session, instance
             session.flush()
     except StaleDataError:
-        raise ConflictError(f"{what} {instance_id}", read_version) from None
+        raise ConflictError(f"{name} {instance_id}", read_version) from None
 
 
-def facts_of(app: App, instance: Instance, new_starts_at: datetime | None = None) -> InstanceFacts:
-    """The snapshot the machine's guards see."""
+def facts_of(
+    app: App,
+    instance: Instance,
+    new_starts_at: datetime | None = None,
+    *,
+    trigger: str | None = None,
+) -> InstanceFacts:
+    """The snapshot the machine's guards see.
+
+    With ``trigger``, facts that only a guard the trigger does not ask reads are left
+    empty: the chain's (queries over the round below) unless ``chain_compiled`` is asked.
+    """
     return InstanceFacts(
         ref=ref(instance),
         state=instance.state,
         now=app.clock.now(),
         starts_at=instance.starts_at,
         prepare_at=instance.prepare_at,
-        steps_open_required=tuple(
-            item.key for item in instance.checklist if item.required and item.done_at is None
-        ),
+        steps_open_required=open_required_steps(instance),
         agreements_total=len(instance.agreements),
         agreements_open=tuple(a.id for a in instance.agreements if a.is_open),
         new_starts_at=new_starts_at,
-        chain_waiting=_chain_waiting(app, instance),
+        chain_waiting=(
+            _chain_waiting(app, instance)
+            if trigger is None
+            or CHAIN_GUARD in _machine_of(app, instance).conditions(trigger, instance.state)
+            else ()
+        ),
     )
+
+
+def open_required_steps(instance: Instance) -> tuple[str, ...]:
+    """The keys of the instance's required steps not yet done, in checklist order."""
+    return tuple(item.key for item in instance.checklist if item.required and item.done_at is None)
+
+
+def _machine_of(app: App, instance: Instance) -> WorkflowMachine:
+    return app.machine(instance.workflow, instance.workflow_version)
 
 
 def _chain_waiting(app: App, instance: Instance) -> tuple[str, ...]:
@@ -110,8 +180,7 @@ def actor_roles(app: App, session: Session, instance: Instance, actor: str) -> s
     """The roles ``actor`` holds for this instance today (``system`` is Styrhjul itself)."""
     if actor == SYSTEM:
         return {SYSTEM}
-    person = person_by_email(session, actor)
-    return roles_of(session, person, instance.unit, app.clock.today())
+    return person_and_roles(session, instance, actor, app.clock.today())[1]
 
 
 def fire(
@@ -133,7 +202,7 @@ def fire(
     they neither block the next phase nor escalate.
     """
     machine = app.machine(instance.workflow, instance.workflow_version)
-    facts = facts_of(app, instance, new_starts_at)
+    facts = facts_of(app, instance, new_starts_at, trigger=trigger)
     if override:
         if not reason.strip():
             raise InputError(f"{ref(instance)}: an override needs a reason", key="reason")
@@ -222,6 +291,7 @@ def raise_steps(
     now = app.clock.now()
     created = []
     existing = {item.key for item in instance.checklist}
+    definition = _machine_of(app, instance).definition
     for step in steps:
         if step.key in existing:
             continue  # a state entered again (a revision loop) does not raise a step twice
@@ -234,7 +304,6 @@ def raise_steps(
             anchor = instance.starts_at
         else:
             anchor = instance.created_at if step.anchor == CREATED else now
-        definition = app.machine(instance.workflow, instance.workflow_version).definition
         due, remind, escalate = due_times(
             app, definition.spec.timing, anchor, step.offset, event=step.anchor == START
         )
@@ -305,6 +374,8 @@ def redate_step(
 
 WAIVABLE = "checklist_complete"
 """The guard whose override waives the open required steps it named."""
+CHAIN_GUARD = "chain_compiled"
+"""The guard that reads the chain's facts (:func:`_chain_waiting`)."""
 
 
 def runner_roles(machine: WorkflowMachine) -> set[str]:
@@ -331,10 +402,10 @@ def require_runner(
     """Refuse ``actor`` unless Styrhjul, the owner (when one is named) or a runner."""
     if actor == SYSTEM:
         return
-    if owner_id is not None and person_by_email(session, actor).id == owner_id:
+    person_id, held = person_and_roles(session, instance, actor, app.clock.today())
+    if owner_id is not None and person_id == owner_id:
         return
-    runners = runner_roles(app.machine(instance.workflow, instance.workflow_version))
-    held = actor_roles(app, session, instance, actor)
+    runners = runner_roles(_machine_of(app, instance))
     if held & runners:
         return
     who = ", ".join(sorted(runners))

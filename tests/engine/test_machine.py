@@ -370,6 +370,7 @@ def test_what_the_machine_reads_once_is_what_the_definition_says(path: Path) -> 
             assert machine.override_roles(trigger, state) == {
                 r for t in here for r in t.override_roles
             }
+            assert machine.conditions(trigger, state) == {c for t in here for c in t.conditions}
 
 
 def test_answers_are_copies_a_caller_may_change(machine: WorkflowMachine) -> None:
