@@ -48,6 +48,12 @@ def parse_stored(payload: bytes) -> EmailMessage:
     return message
 
 
+def message_id(message: Message) -> str | None:
+    """The Message-ID header's value, trimmed; None without one."""
+    value = message.get("Message-ID")
+    return str(value).strip() if value is not None else None
+
+
 def header_block(payload: bytes) -> bytes:
     """The headers of stored bytes, up to the empty line (all of it if there is none)."""
     for separator in (b"\r\n\r\n", b"\n\n"):
