@@ -22,10 +22,16 @@ the exact number tells a director little that "more than 1 000" does not. The la
 counts exactly (its position needs the total).
 
 Open steps of ended instances (a closed dialog's optional step, a cancelled dialog's
-every step) stay in the partial index, at its head since they are old; each page and
-count steps over those before it. In a database that has run for years they are tens of
-thousands of entries (see ``bench/overdue_view.py``); marking a step when its instance
-ends, and leaving such steps out of the index, would remove that cost.
+every step) stay in the partial index, at its head since they are old; each page steps
+over those before it. In a database that has run for years they are tens of thousands of
+entries (see ``bench/overdue_view.py``); marking a step when its instance ends, and
+leaving such steps out of the index, would remove that cost. The capped count does not
+pay it: how many of a set there are, up to a cap, does not depend on which members are
+read first, so it walks the index from its other end, the most recently due steps,
+where the live instances are. Walking from the head it read about ten index entries of
+ended instances for each live one (some 11,000 entries and instance look-ups for the
+first 1,001 live steps, 14 ms at a million steps); from the tail about 1,100 (1.3 ms).
+When fewer than ``cap`` steps are overdue both ends read them all.
 """
 
 from __future__ import annotations
@@ -154,12 +160,22 @@ def _after(cursor: Cursor) -> ColumnElement[bool]:
     return and_(due <= cursor.due_at, or_(due < cursor.due_at, ident < cursor.step_id))
 
 
-def _count(session: Session, query: Select[Any], *, cap: int | None) -> tuple[int, bool]:
-    """The number of steps ``query`` finds, counted up to ``cap``; and whether it is exact."""
+def count_select(query: Select[Any], cap: int | None) -> Select[Any]:
+    """SQL: how many steps ``query`` finds, up to ``cap + 1`` (every one when ``cap`` is None).
+
+    Capped, it reads the most recently due steps first: the same number, read where the
+    live steps are (see the module's docstring).
+    """
     steps = query.with_only_columns(ChecklistItem.id)
     if cap is not None:
+        steps = steps.order_by(ChecklistItem.due_at.desc(), ChecklistItem.id.desc())
         steps = steps.limit(cap + 1)
-    found = session.connection().scalar(select(func.count()).select_from(steps.subquery())) or 0
+    return select(func.count()).select_from(steps.subquery())
+
+
+def _count(session: Session, query: Select[Any], *, cap: int | None) -> tuple[int, bool]:
+    """The number of steps ``query`` finds, counted up to ``cap``; and whether it is exact."""
+    found = session.connection().scalar(count_select(query, cap)) or 0
     if cap is None:
         return found, True
     return min(found, cap), found <= cap

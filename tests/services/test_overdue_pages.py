@@ -14,15 +14,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Select, event
+from sqlalchemy import Engine, Select, event, update
 from sqlalchemy.engine.interfaces import DBAPICursor
+from support import dialog_id_of
 
 from styrhjul.calendar import WorkingCalendar
 from styrhjul.clock import STOCKHOLM, FixedClock
+from styrhjul.db.models import ChecklistItem, Instance
 from styrhjul.errors import InputError, NotFound
 from styrhjul.services.access import viewer_for
 from styrhjul.services.checklist import complete_step
 from styrhjul.services.context import App
+from styrhjul.services.dialogs import cancel
 from styrhjul.services.org import person_by_email
 from styrhjul.services.overdue import (
     OverdueFilter,
@@ -35,6 +38,7 @@ from styrhjul.services.overdue_pages import (
     LAST,
     Cursor,
     OverduePage,
+    count_select,
     overdue_page,
     page_select,
     parse_cursor,
@@ -176,6 +180,85 @@ def test_the_count_stops_at_the_cap(late_app: App) -> None:
     last = overdue_page(late_app, None, EVERYONE, cursor=parse_cursor(LAST, key="c"), count_cap=10)
     assert last.total_exact
     assert last.total == len(overdue_steps(late_app))
+
+
+def test_the_capped_count_is_the_listing_s_length_up_to_the_cap(late_app: App) -> None:
+    """Whatever it reads first, the count is min(length, cap), exact when within the cap.
+
+    Two cancelled dialogs leave their open steps in the index of open steps, among the
+    live ones, as a cancelled dialog does.
+    """
+    before = len(overdue_steps(late_app))
+    for school in (SCHOOL, "norrbackaskolan"):
+        cancel(late_app, dialog_id_of(late_app, school), actor=HEAD, reason="Ställs in")
+    with late_app.db.session() as session:
+        head = viewer_for(late_app, person_by_email(session, HEAD).id)
+    everyone = len(overdue_steps(late_app))
+    scoped = len(overdue_steps(late_app, viewer=head))
+    assert 0 < scoped < everyone < before
+    for viewer, length in ((None, everyone), (head, scoped)):
+        for cap in sorted({1, 2, length // 2, length - 1, length, length + 1, 1000}):
+            page = overdue_page(late_app, viewer, EVERYONE, size=5, count_cap=cap)
+            assert (page.total, page.total_exact) == (min(length, cap), length <= cap), cap
+
+
+def _sqlite_steps(app: App, query: Select[Any]) -> int:
+    """The SQLite virtual machine's instructions for ``query``: the work, counted, not timed."""
+    steps = 0
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with app.db.session() as session:
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        raw.set_progress_handler(tick, 1)  # type: ignore[attr-defined]
+        try:
+            session.connection().execute(query).all()
+        finally:
+            raw.set_progress_handler(None, 1)  # type: ignore[attr-defined]
+    return steps
+
+
+def test_the_capped_count_reads_from_the_most_recently_due_steps(late_app: App) -> None:
+    """Ended instances' open steps, old, fill the head of the index; the count skips them.
+
+    The dialogs of the listing's last ten steps stay live, their other steps ticked off;
+    every other dialog ends (its steps stay open, as a cancellation leaves them). So all
+    but the last ten entries of the index are ended instances' steps. Counting five live
+    steps from the newest end reads a few entries; from the head it would read nearly
+    every one, as the exact count does.
+    """
+    rows = overdue_steps(late_app)
+    tail = rows[-10:]
+    kept = {r.instance_id for r in tail}
+    with late_app.db.session() as session:
+        session.execute(
+            update(ChecklistItem)
+            .where(
+                ChecklistItem.instance_id.in_(kept),
+                ChecklistItem.id.not_in([r.id for r in tail]),
+            )
+            .values(done_at=late_app.clock.now())
+        )
+        session.execute(
+            update(Instance)
+            .where(Instance.id.in_({r.instance_id for r in rows} - kept))
+            .values(state="cancelled")
+        )
+        query = overdue_query(late_app, session, EVERYONE, None)
+    assert _ids(overdue_steps(late_app)) == _ids(tail)
+    capped, exact = count_select(query, 5), count_select(query, None)
+    with late_app.db.session() as session:
+        assert session.scalar(capped) == 6
+        assert session.scalar(exact) == len(tail)
+    if late_app.db.engine.dialect.name == "sqlite":
+        assert _sqlite_steps(late_app, capped) * 4 < _sqlite_steps(late_app, exact)
+    else:
+        plan = _plan(late_app, capped)
+        assert "Scan Backward using ix_checklist_item_overdue" in plan, plan
 
 
 def test_nothing_overdue_is_one_empty_page(planned_app: App) -> None:
