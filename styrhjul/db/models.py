@@ -144,7 +144,11 @@ class Instance(Base):
     __table_args__: tuple[SchemaItem, ...] = (
         CheckConstraint(_in("kind", INSTANCE_KINDS), name="kind"),
         CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="span"),
-        Index("ix_instance_state_prepare_at", "state", "prepare_at"),
+        # the tick's preparations: due by state and window, the definition version read
+        # from the index (a chained version waits for its round below: chain_facts)
+        Index(
+            "ix_instance_state_prepare_at", "state", "prepare_at", "workflow", "workflow_version"
+        ),
         Index("ix_instance_workflow_state", "workflow", "state"),
         Index("ix_instance_invite_at", "invite_at"),
     )
@@ -221,6 +225,12 @@ _OPEN: dict[str, Any] = {
 """The condition of the partial indexes of open steps."""
 
 
+def _pending(sent: str) -> dict[str, Any]:
+    """The partial index condition of open steps whose notice recorded in ``sent`` is to come."""
+    condition = f"done_at IS NULL AND {sent} IS NULL"
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
+
+
 class ChecklistItem(Base):
     """A step of an instance, with its due, reminder and escalation instants.
 
@@ -239,14 +249,17 @@ class ChecklistItem(Base):
         UniqueConstraint("instance_id", "key", name="instance_key"),
         CheckConstraint("escalation_level >= 0", name="escalation_level"),
         # Open steps only (done_at IS NULL), the done ones, most of the table, left out:
-        # by due instant and id, the overdue listing's keyset order (and the due notices),
+        # by due instant and id, the overdue listing's keyset order,
         # with the instance id so that the join to the instance (is it live?) and the count
-        # read no table row; by reminder and escalation instant, the daemon's other notices.
+        # read no table row; by escalation instant, the daemon's escalations.
         # An index that led with done_at made SQLite take "done_at IS NULL" for a selective
         # equality and sort every open step for the listing's first page.
         Index("ix_checklist_item_overdue", "due_at", "id", "instance_id", **_OPEN),
-        Index("ix_checklist_item_open_remind", "remind_at", **_OPEN),
         Index("ix_checklist_item_open_escalate", "escalate_at", **_OPEN),
+        # The reminders and overdue notices still to send, and only those: open steps
+        # reminded or notified already would be read again on every tick.
+        Index("ix_checklist_item_pending_remind", "remind_at", **_pending("reminded_at")),
+        Index("ix_checklist_item_pending_overdue", "due_at", **_pending("overdue_notified_at")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

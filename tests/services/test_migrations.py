@@ -155,3 +155,32 @@ def test_dialogs_of_0001_survive_the_move_to_instances_and_back(empty_url: str) 
         "SELECT id, dialog_id, text FROM agreement",
     )
     assert restored == [(7, "held", "Rum 1", 2, 3), (11, 7, "facts"), (5, 7, "Följ upp")]
+
+
+TICK_INDEXES = {
+    "ix_checklist_item_pending_remind": ("remind_at", "reminded_at is null"),
+    "ix_checklist_item_pending_overdue": ("due_at", "overdue_notified_at is null"),
+    "ix_instance_state_prepare_at": ("workflow_version", None),
+}
+"""0008's indexes: a column each must have and the condition of the partial ones."""
+
+
+def test_the_ticks_indexes_hold_only_pending_work(empty_url: str) -> None:
+    """Partial conditions are not compared with the models by Alembic: read them back."""
+    upgrade(empty_url)
+    query = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+        if empty_url.startswith("sqlite")
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    )
+    found = {
+        str(name): " ".join(str(text).lower().split())
+        for name, text in _execute(empty_url, query)
+        if text
+    }
+    for name, (column, condition) in TICK_INDEXES.items():
+        assert column in found[name], found[name]
+        assert condition is None or condition in found[name].replace("(", "").replace(")", "")
+    assert "ix_checklist_item_open_remind" not in found
+    command.downgrade(alembic_config(empty_url), "0007")
+    assert "ix_checklist_item_open_remind" in {str(r[0]) for r in _execute(empty_url, query)}
