@@ -1,15 +1,25 @@
+from __future__ import annotations
+
 import datetime as dt
 import email
 import email.policy
-from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.policy import EmailPolicy
+from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
 from icalendar import Calendar
 from support import DIRECTOR, PRINCIPAL, SENDER, STAMP, make_invite
 
 from styrhjul.errors import InputError
-from styrhjul.notifications.compose import compose_invite, message_id_for
+from styrhjul.notifications.compose import (
+    REMEMBERED_VALUES,
+    RememberingHeaders,
+    compose_invite,
+    message_id_for,
+    mime_policy,
+)
 from styrhjul.notifications.messages import MeetingInvite, Party, Sender
 from styrhjul.notifications.render import Renderer
 
@@ -155,3 +165,52 @@ def test_naive_stamp_is_refused(renderer: Renderer) -> None:
             stamp=dt.datetime(2026, 9, 1, 8, 0),  # noqa: DTZ001
             renderer=renderer,
         )
+
+
+def _built(policy: EmailPolicy[EmailMessage], subject: str) -> bytes:
+    """A two-part message built on ``policy`` the way compose builds one, as the outbox
+    stores it."""
+    parts = []
+    for subtype, text in (("plain", "Hej åäö, ”citat” och = tecken.\n" * 40), ("html", "<p>é</p>")):
+        part = MIMEPart(policy)
+        part.set_content(text, subtype=subtype, charset="utf-8", cte="quoted-printable")
+        parts.append(part)
+    message = EmailMessage(policy)
+    message.make_alternative()
+    message.set_boundary("=_styrhjul_test_alt")
+    message.set_payload(parts)
+    message["MIME-Version"] = "1.0"
+    message["From"] = Address("Styrhjul, kansliet", "styrhjul", "skola.helsingborg.test")
+    message["To"] = Address("Rektor, Västra skolan", "rektor.vastra", "skola.helsingborg.test")
+    message["Subject"] = subject
+    message["Date"] = format_datetime(STAMP)
+    message["Content-Language"] = "sv"
+    return message.as_bytes(policy=email.policy.SMTP)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Kvittens: steget ”Faktaunderlag” i Verksamhetsdialog, Västra skolan är klart",
+        "Påminnelse: " + "mycket långt ämne som måste vikas över flera rader " * 4,
+        'Plain ASCII with "quotes", commas; and = signs',
+    ],
+)
+def test_remembered_headers_give_the_bytes_of_the_default_policy(subject: str) -> None:
+    """The factory that remembers headers changes how fast a message is built, not its bytes:
+    the same message built on the default policy is byte for byte the same, the first time
+    a value is seen and every time after."""
+    expected = _built(email.policy.default, subject)
+    assert _built(mime_policy(), subject) == expected
+    assert _built(mime_policy(), subject) == expected
+
+
+def test_remembered_headers_are_bounded() -> None:
+    """Values that never recur (Message-IDs, dates) do not grow the factory without end."""
+    headers = RememberingHeaders()
+    for n in range(2 * REMEMBERED_VALUES):
+        assert str(headers("Message-ID", f"<{n}@skola.helsingborg.test>")) == (
+            f"<{n}@skola.helsingborg.test>"
+        )
+    assert headers("MIME-Version", "1.0") is headers("MIME-Version", "1.0")
+    assert headers._made.cache_info().currsize == REMEMBERED_VALUES
