@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar, overload
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import ORMOption
@@ -83,23 +84,33 @@ def row_instance_transaction(
     One query finds the instance by its row and one transaction holds both: the row is in
     the loaded checklist or agreements. ``kind`` names the row when it does not exist.
     """
-    query = (
-        select(Instance)
-        .join(row, row.instance_id == Instance.id)
-        .where(row.id == row_id)
-        .options(*_with_children(Instance))
-    )
 
     def load(session: Session) -> Instance | None:
-        return session.scalars(query).one_or_none()
+        return session.scalars(_by_row(row), {"row_id": row_id}).one_or_none()
 
     with _for_change(app, load, (kind, row_id), "instance", None) as pair:
         yield pair
 
 
-def _with_children(model: type[Instance]) -> list[ORMOption]:
-    """The instance's checklist and agreements, which its facts read, one query each."""
-    return [selectinload(model.checklist), selectinload(model.agreements)]
+@cache
+def _with_children(model: type[Instance]) -> tuple[ORMOption, ...]:
+    """The instance's checklist and agreements, which its facts read, one query each.
+
+    Built once per model, like :func:`_by_row`: SQLAlchemy then recognises them by identity
+    rather than by walking them again on every load.
+    """
+    return (selectinload(model.checklist), selectinload(model.agreements))
+
+
+@cache
+def _by_row(row: type[ChecklistItem | Agreement]) -> Select[Instance]:
+    """The instance that the step or agreement ``:row_id`` belongs to, with its children."""
+    return (
+        select(Instance)
+        .join(row, row.instance_id == Instance.id)
+        .where(row.id == bindparam("row_id"))
+        .options(*_with_children(Instance))
+    )
 
 
 @contextmanager
