@@ -215,6 +215,17 @@ class Resolver:
         return self.holder(unit if of == "unit" else self.unit(of), role, on)
 
 
+def load_parents(session: Session) -> list[OrgUnit]:
+    """Every unit with units below it, in one query; keep the list while the session works.
+
+    Sorting units by their parent and walking up to a role holder
+    (:func:`~styrhjul.services.org.ancestors`) then find the parents in the session
+    instead of loading them one query each. The session holds loaded objects only weakly,
+    so the caller keeps the list.
+    """
+    return list(session.scalars(select(OrgUnit).where(OrgUnit.id.in_(select(OrgUnit.parent_id)))))
+
+
 def person_id(person: Person | None) -> int | None:
     return person.id if person is not None else None
 

@@ -21,7 +21,7 @@ from styrhjul.calendar import SchoolYear
 from styrhjul.db.models import ChecklistItem, Dialog, OrgUnit, UnitCycle
 from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
-from styrhjul.services.batch import Resolver
+from styrhjul.services.batch import Resolver, load_parents
 from styrhjul.services.chain import apply_steering
 from styrhjul.services.context import App
 from styrhjul.services.dialog_rows import NewDialog, new_dialog, steering_units, write_dialogs
@@ -135,11 +135,10 @@ def plan_round(
             },
         )
         own_windows = _own_windows(session, schedule.level, round_no)
-        # by the parent's code, read as one column: loading each parent costs a query
-        codes = dict(session.execute(select(OrgUnit.id, OrgUnit.code)).all())
+        parents = load_parents(session)
         units = sorted(
             units_of_kind(session, schedule.unit_kinds),
-            key=lambda u: (codes[u.parent_id] if u.parent_id is not None else "", u.kind, u.name),
+            key=lambda u: (u.parent.code if u.parent else "", u.kind, u.name),
         )
         resolver = Resolver(app, session)
         planned: list[NewDialog] = []
@@ -183,6 +182,7 @@ def plan_round(
         result.created.extend(ids)
         _steer(app, session, definition, school_year, planned, ids)
         result.invites += _invite_now(app, session, planned, ids)
+        del parents  # held until here
     return result
 
 

@@ -29,6 +29,7 @@ from styrhjul.services.batch import (
     insert_instances,
     insert_steps,
     instance_row,
+    load_parents,
     person_id,
     step_row,
 )
@@ -159,8 +160,10 @@ def _start_all(
         for key, unit in new.items()
     ]
     ids = insert_instances(session, rows)
+    parents = []
     if len(new) > 1:  # one query for every unit's step assignees, not one per unit and role
         prime_holders(session, {step.assignee for step in definition.steps_raised_in(None)})
+        parents = load_parents(session)
     resolver = Resolver(app, session)
     insert_steps(
         session,
@@ -186,6 +189,7 @@ def _start_all(
             for key in new
         ],
     )
+    del parents  # held until the steps are assigned
     existing.update(ids)
     first = set(new)
     started = []
