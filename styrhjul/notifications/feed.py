@@ -11,9 +11,10 @@ icalendar types ``NAME`` and ``X-WR-CALNAME`` as unknown and would write a line 
 name unescaped, so both are given as text.
 
 icalendar serialises about 1,600 events a second, and every person's feed repeats the
-administration's årshjul. So each VEVENT is serialised once per (UID, SEQUENCE) and kept in
-a :class:`VeventCache`; only ``DTSTAMP`` (when the feed was made) is spliced in per feed,
-and the header with its VTIMEZONE is made once per name and years.
+administration's årshjul. So each VEVENT is serialised once per version of the event (its
+UID, SEQUENCE and data) and kept in a :class:`VeventCache`; only ``DTSTAMP`` (when the feed
+was made) is spliced in per feed, and the header with its VTIMEZONE is made once per name
+and years.
 """
 
 from __future__ import annotations
@@ -60,21 +61,25 @@ class FeedEvent(NamedTuple):
 
 
 class VeventCache:
-    """Serialised VEVENTs by (UID, SEQUENCE); the oldest go past ``size``.
+    """Serialised VEVENTs by UID, with the event each was made from; the oldest go past ``size``.
 
     What is kept is the VEVENT from the line after ``BEGIN:VEVENT`` to ``END:VEVENT``,
-    without DTSTAMP (see :func:`render_feed`). An entry is used only when the event's data
-    is unchanged too, so the version an entry belongs to is the whole event: a title edited
-    without a new SEQUENCE still reaches the feed. Safe to share between threads and feeds.
+    without DTSTAMP (see :func:`render_feed`). An entry is used only when the event is
+    unchanged, so the version an entry belongs to is the whole event: a new SEQUENCE, or a
+    title edited without one, is serialised anew and replaces it. Entries are for one time
+    zone (a process has one, its clock's): another zone empties the cache. Safe to share
+    between threads and feeds.
+
+    The event is kept as a plain tuple of strings, numbers and instants, which the garbage
+    collector stops tracking: ten thousand entries then cost a full collection nothing.
     """
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[tuple[str, int], tuple[FeedEvent, ZoneInfo, bytes]] = (
-            OrderedDict()
-        )
+        self._zone: ZoneInfo | None = None
+        self._entries: OrderedDict[str, tuple[tuple[object, ...], bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -89,25 +94,28 @@ class VeventCache:
         found: list[bytes] = []
         missing: list[int] = []
         with self._lock:
+            if tz != self._zone:
+                self._entries.clear()
+                self._zone = tz
             entries = self._entries
             for index, event in enumerate(events):
-                key = (event.uid, event.sequence)
-                entry = entries.get(key)
-                if entry is not None and entry[0] == event and entry[1] == tz:
-                    entries.move_to_end(key)
-                    found.append(entry[2])
+                entry = entries.get(event.uid)
+                if entry is not None and entry[0] == event:
+                    entries.move_to_end(event.uid)
+                    found.append(entry[1])
                 else:
                     found.append(b"")
                     missing.append(index)
             self.hits += len(events) - len(missing)
-        made = [(events[index], _vevent(events[index], tz)) for index in missing]
+        made = [_vevent(events[index], tz) for index in missing]
         with self._lock:
             self.misses += len(made)
-            for index, (event, body) in zip(missing, made, strict=True):
-                key = (event.uid, event.sequence)
-                entries[key] = (event, tz, body)
-                entries.move_to_end(key)
+            for index, body in zip(missing, made, strict=True):
                 found[index] = body
+                event = events[index]
+                if tz == self._zone:  # unless a feed in another zone came in between
+                    entries[event.uid] = (tuple(event), body)
+                    entries.move_to_end(event.uid)
             while len(entries) > self.size:
                 entries.popitem(last=False)
         return found

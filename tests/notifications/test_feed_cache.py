@@ -9,8 +9,10 @@ of 2026 and 2027 on top (as in ``test_feeds``), on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, select
@@ -18,6 +20,7 @@ from sqlalchemy import event, select
 import styrhjul.services.feeds as feeds
 from styrhjul.clock import FixedClock
 from styrhjul.db.models import CalendarEvent, Dialog, Instance, OrgUnit, Person
+from styrhjul.errors import InputError
 from styrhjul.notifications.feed import FeedEvent, VeventCache, render_feed
 from styrhjul.services.calendar_events import list_events
 from styrhjul.services.context import App
@@ -177,3 +180,56 @@ def test_the_stamp_is_the_feeds_and_the_rest_is_cached_text(
     stamps = {line for line in second.split(b"\r\n") if line.startswith(b"DTSTAMP:")}
     assert stamps == {_dtstamp(clock.now())}
     assert second.replace(_dtstamp(clock.now()), was) == first
+
+
+# --- the cache on its own ------------------------------------------------------------------
+
+
+def _plain(number: int, *, sequence: int = 0, start: dt.datetime | None = None) -> FeedEvent:
+    if start is None:
+        start = dt.datetime(2027, 1, 4, 8, 0, tzinfo=dt.UTC) + dt.timedelta(hours=number)
+    return FeedEvent(
+        uid=f"event-{number}@example.se",
+        sequence=sequence,
+        summary=f"Möte {number}",
+        start=start,
+        end=start + dt.timedelta(minutes=45),
+        last_modified=start,
+    )
+
+
+def test_a_new_sequence_replaces_the_cached_event_and_a_new_zone_empties_the_cache() -> None:
+    cache = VeventCache()
+    stockholm, utc = ZoneInfo("Europe/Stockholm"), ZoneInfo("UTC")
+    first = cache.bodies([_plain(1)], stockholm)
+    (moved,) = cache.bodies([_plain(1, sequence=1, start=_plain(2).start)], stockholm)
+    assert len(cache) == 1  # one entry per UID: the old SEQUENCE is not kept beside it
+    assert b"SEQUENCE:1" in moved
+    assert cache.bodies([_plain(1)], stockholm) == first  # made anew, the same text
+    assert (cache.hits, cache.misses) == (0, 3)
+    (in_utc,) = cache.bodies([_plain(1)], utc)
+    assert b"DTSTART:20270104T090000Z" in in_utc
+    assert (cache.hits, cache.misses, len(cache)) == (0, 4, 1)
+    cache.bodies([_plain(1)], stockholm)
+    assert cache.misses == 5  # the zone changed back: nothing of the other zone is used
+
+
+def test_a_naive_time_is_refused_even_when_the_aware_one_is_cached() -> None:
+    cache = VeventCache()
+    aware = _plain(1)
+    naive = aware._replace(start=aware.start.replace(tzinfo=None))
+    for events in ([aware], [naive]):
+        call = functools.partial(
+            render_feed,
+            "A",
+            events,
+            tz=ZoneInfo("Europe/Stockholm"),
+            window=(dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
+            stamp=dt.datetime(2027, 1, 1, tzinfo=dt.UTC),
+            cache=cache,
+        )
+        if events[0] is aware:
+            assert b"UID:event-1@example.se" in call()
+        else:
+            with pytest.raises(InputError, match=r"event-1@example\.se: start"):
+                call()
