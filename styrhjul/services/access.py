@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from styrhjul.db.models import ChecklistItem, Instance, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import NotFound, PermissionDenied
 from styrhjul.services.context import App
-from styrhjul.services.org import subtree_ids, valid_on
+from styrhjul.services.org import valid_on
 
 READS_ALL = ("director", "controller")
 
@@ -68,30 +68,52 @@ class Viewer:
 
 def viewer_for(app: App, person_id: int, *, admin: bool = False, on: date | None = None) -> Viewer:
     """The reading scope of the person ``person_id`` on ``on`` (today)."""
-    today = on or app.clock.today()
     with app.db.session() as session:
         person = session.get(Person, person_id)
         if person is None:
             raise NotFound("person", person_id)
-        held = session.execute(
-            select(RoleAssignment.role, OrgUnit.id, OrgUnit.code)
-            .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
-            .where(
-                RoleAssignment.person_id == person_id,
-                *valid_on(today),
-            )
-            .order_by(OrgUnit.code, RoleAssignment.role)
-        ).all()
-        roles = tuple((role, code) for role, _, code in held)
-        units: frozenset[int] | None
-        if any(role in READS_ALL for role, _ in roles):
-            units = None
-        else:
-            found: set[int] = set()
-            for unit_id in {unit_id for _, unit_id, _ in held}:
-                found.update(session.scalars(subtree_ids(unit_id)))
-            units = frozenset(found)
-        return Viewer(person.id, person.email, person.title, admin, roles, units)
+        return _scope(
+            session, person.id, person.email, person.title, admin, on or app.clock.today()
+        )
+
+
+def viewer_of(app: App, person_id: int, email: str, title: str, *, admin: bool = False) -> Viewer:
+    """:func:`viewer_for` today, of a person already read (as a login session reads them).
+
+    The web app asks this on every request, right after ``accounts.session_for`` read the
+    session with its person: reading the person again would be one more statement of the
+    few a page needs.
+    """
+    with app.db.session() as session:
+        return _scope(session, person_id, email, title, admin, app.clock.today())
+
+
+def _scope(
+    session: Session, person_id: int, email: str, title: str, admin: bool, today: date
+) -> Viewer:
+    held = session.execute(
+        select(RoleAssignment.role, OrgUnit.id, OrgUnit.code)
+        .join(OrgUnit, OrgUnit.id == RoleAssignment.unit_id)
+        .where(
+            RoleAssignment.person_id == person_id,
+            *valid_on(today),
+        )
+        .order_by(OrgUnit.code, RoleAssignment.role)
+    ).all()
+    roles = tuple((role, code) for role, _, code in held)
+    units: frozenset[int] | None
+    if any(role in READS_ALL for role, _ in roles):
+        units = None
+    elif held:
+        # every held unit's subtree in one walk down the tree: one statement, not one a role
+        # (UNION, not UNION ALL: a unit held under another held unit is walked once)
+        roots = sorted({unit_id for _, unit_id, _ in held})
+        tree = select(OrgUnit.id).where(OrgUnit.id.in_(roots)).cte("held", recursive=True)
+        tree = tree.union(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+        units = frozenset(session.scalars(select(tree.c.id)))
+    else:
+        units = frozenset()
+    return Viewer(person_id, email, title, admin, roles, units)
 
 
 def takes_part(session: Session, viewer: Viewer, instance_id: int) -> bool:

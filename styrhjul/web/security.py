@@ -21,7 +21,7 @@ from typing import Literal
 from fastapi import Request, Response
 
 from styrhjul.errors import NotAuthenticated, PermissionDenied
-from styrhjul.services.access import Viewer, viewer_for
+from styrhjul.services.access import Viewer, viewer_of
 from styrhjul.services.accounts import Login, Who, session_for
 from styrhjul.services.context import App
 
@@ -74,7 +74,8 @@ def caller(request: Request) -> Caller:
         raise NotAuthenticated("not logged in")
     app = core(request)
     who = session_for(app, token[0])
-    found = Caller(who, viewer_for(app, who.person_id, admin=who.admin), token[1])
+    viewer = viewer_of(app, who.person_id, who.email, who.title, admin=who.admin)
+    found = Caller(who, viewer, token[1])
     request.state.caller = found
     if (
         found.via == "cookie"
