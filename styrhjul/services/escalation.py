@@ -74,6 +74,7 @@ def send_due_notices(app: App, *, stop: Stop = never) -> NoticeReport:
     """Send every reminder, overdue notice and escalation that is due, oldest first."""
     now = app.clock.now()
     report = NoticeReport()
+    superiors = Superiors()
     queue = _due(app, now, report)
     while queue and not stop():
         _, _, step_id, kind, level = heapq.heappop(queue)
@@ -81,7 +82,7 @@ def send_due_notices(app: App, *, stop: Stop = never) -> NoticeReport:
             if kind != ESCALATION:
                 _notify_assignee(kind, app, step_id, now, report)
                 continue
-            follows = _escalate(app, step_id, level, now, report)
+            follows = _escalate(app, step_id, level, now, report, superiors)
         except StaleDataError:
             report.conflicts += 1  # the claim was rolled back with the rest: next pass
             continue
@@ -197,7 +198,12 @@ def _notify_assignee(
 
 
 def _escalate(
-    app: App, step_id: int, level: int, now: datetime, report: NoticeReport
+    app: App,
+    step_id: int,
+    level: int,
+    now: datetime,
+    report: NoticeReport,
+    superiors: Superiors,
 ) -> datetime | None:
     """Escalate one level up; the instant of the next escalation, if there is one."""
     new_level = level + 1
@@ -216,7 +222,7 @@ def _escalate(
         )
         if not won:
             return None
-        chain = escalation_chain(session, item, instance.unit, app.clock.today())
+        chain = escalation_chain(session, item, instance.unit, app.clock.today(), superiors)
         recipient = chain[new_level - 1]
         notice = step_notice(
             app,
@@ -253,19 +259,49 @@ def _escalate(
     return follows
 
 
+class Superiors:
+    """Who answers to whom on a day, looked up once in a pass of the tick.
+
+    Every escalation of a rektor's step goes on to the same area head's superior, and a
+    pass escalates many steps of the same people: reading the chain of command again for
+    each (about eight queries) is the larger part of an escalation's work. The org changes
+    rarely and a pass lasts seconds, so a change made during a pass is seen from the next.
+    Ids are kept, not rows: each escalation's transaction reads its own.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, date], int | None] = {}
+
+    def of(self, session: Session, person: Person, on: date) -> Person | None:
+        """``person``'s superior on ``on`` (see :func:`~styrhjul.services.org.superior`)."""
+        key = (person.id, on)
+        if key not in self._known:
+            found = superior(session, person, on)
+            self._known[key] = None if found is None else found.id
+            return found
+        known = self._known[key]
+        return None if known is None else session.get(Person, known)
+
+
 def escalation_chain(
-    session: Session, item: ChecklistItem, unit: OrgUnit, on: date
+    session: Session,
+    item: ChecklistItem,
+    unit: OrgUnit,
+    on: date,
+    superiors: Superiors | None = None,
 ) -> tuple[Person | None, Person | None]:
     """Who hears of the step at level 1 and at level 2, on date ``on``.
 
     The assignee's superior, then theirs. A step nobody holds goes first to the head over
     the instance's unit (who can see that someone takes it), then to that head's superior.
+    ``superiors`` remembers the answers across the steps of one pass.
     """
+    ask = (superiors or Superiors()).of
     if item.assignee is not None:
-        first = superior(session, item.assignee, on)
+        first = ask(session, item.assignee, on)
     else:
         first = _head_over(session, unit, on)
-    second = superior(session, first, on) if first is not None else None
+    second = ask(session, first, on) if first is not None else None
     return first, second
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlcount import statements
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
+from styrhjul.db.models import ChecklistItem
 from styrhjul.services.assignment_views import assignment_detail
 from styrhjul.services.assignments import NewAssignment, create_assignment, move
 from styrhjul.services.checklist import complete_step
@@ -114,3 +116,22 @@ def test_a_notice_reads_its_step_with_what_it_names_in_one_query(
     assert sent >= 20
     assert report.escalated == []
     assert len(seen) <= 3 + NOTICE * sent
+
+
+def test_a_pass_asks_for_each_persons_superior_once(planned_app: App, clock: FixedClock) -> None:
+    """A catch-up over round 1: many steps of each rektor escalate to the same area head."""
+    clock.set(datetime(2026, 10, 20, 12, tzinfo=STOCKHOLM))
+    with statements(planned_app) as seen:
+        report = send_due_notices(planned_app)
+    with planned_app.db.session() as session:
+        assignees = set(
+            session.scalars(
+                select(ChecklistItem.assignee_id).where(
+                    ChecklistItem.id.in_([step for step, _ in report.escalated])
+                )
+            )
+        )
+    asked = [s for s in seen if "WHERE role_assignment.person_id = " in " ".join(s.split())]
+    assert len(report.escalated) > 2 * len(assignees)
+    # each assignee's superior, and each of those superiors' own, once: not twice a step
+    assert len(asked) <= 2 * len(assignees)
