@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any, TypeVar, overload
 
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm import Session, joinedload, object_session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -86,7 +86,7 @@ def row_instance_transaction(
     """
 
     def load(session: Session) -> Instance | None:
-        return session.scalars(_by_row(row), {"row_id": row_id}).one_or_none()
+        return session.scalars(_by_row(row), {"row_id": row_id}).unique().one_or_none()
 
     with _for_change(app, load, (kind, row_id), "instance", None) as pair:
         yield pair
@@ -94,12 +94,14 @@ def row_instance_transaction(
 
 @cache
 def _with_children(model: type[Instance]) -> tuple[ORMOption, ...]:
-    """The instance's checklist and agreements, which its facts read, one query each.
+    """The instance's checklist and agreements, which its facts read.
 
-    Built once per model, like :func:`_by_row`: SQLAlchemy then recognises them by identity
-    rather than by walking them again on every load.
+    The steps come joined to the instance (one row each, in the instance's query), the
+    agreements in a query of their own: joining both would return every step once per
+    agreement. Built once per model, like :func:`_by_row`: SQLAlchemy then recognises the
+    options by identity rather than walking them again on every load.
     """
-    return (selectinload(model.checklist), selectinload(model.agreements))
+    return (joinedload(model.checklist), selectinload(model.agreements))
 
 
 @cache
