@@ -30,7 +30,7 @@ from styrhjul.calendar.arshjul import Arshjul, EventSpec, load_arshjul
 from styrhjul.calendar.names import WEEKDAYS
 from styrhjul.calendar.rules import Occurrence
 from styrhjul.db.governance import Meeting
-from styrhjul.db.models import AuditEvent, CalendarEvent, Dialog, Instance, OrgUnit
+from styrhjul.db.models import CalendarEvent, Dialog, Instance, OrgUnit
 from styrhjul.errors import (
     ConflictError,
     DefinitionError,
@@ -39,6 +39,7 @@ from styrhjul.errors import (
     PermissionDenied,
     TransitionRefused,
 )
+from styrhjul.services.batch import audit_row, insert_audits
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import replan
 from styrhjul.services.meetings import (
@@ -413,18 +414,21 @@ def _store_events(
                 audits.append((row, "cancel", "planned", "cancelled", "rule removed"))
                 cancelled.append(row)
         session.flush()
-        session.add_all(
-            AuditEvent(
-                entity="event",
-                entity_id=row.id,
-                at=now,
-                actor=actor,
-                trigger=trigger,
-                from_state=from_state,
-                to_state=to_state,
-                reason=reason or row.key,
-            )
-            for row, trigger, from_state, to_state, reason in audits
+        insert_audits(  # rows, not objects: one statement for the year's events
+            session,
+            [
+                audit_row(
+                    entity="event",
+                    entity_id=row.id,
+                    at=now,
+                    actor=actor,
+                    trigger=trigger,
+                    from_state=from_state,
+                    to_state=to_state,
+                    reason=reason or row.key,
+                )
+                for row, trigger, from_state, to_state, reason in audits
+            ],
         )
         cancelled_links = [(r.key, r.rule, r.instance_id) for r in cancelled]
     return moved, cancelled_links
