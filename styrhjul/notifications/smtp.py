@@ -56,6 +56,10 @@ def xoauth2_string(username: str, token: str) -> str:
     return f"user={username}\x01auth=Bearer {token}\x01\x01"
 
 
+def _go() -> None:
+    """A ``before_data`` that lets the message go at once."""
+
+
 class SmtpTransport:
     """Sends through a mail server, keeping one connection open between sends.
 
@@ -245,20 +249,28 @@ class SmtpTransport:
             payload = flat.getvalue()
         self._attempt(message, lambda: self._transaction(found, payload))
 
-    def send_stored(self, payload: bytes) -> None:
-        """Send the outbox's bytes as they are: no parsing, no flattening again."""
+    def send_stored(self, payload: bytes, before_data: Callable[[], object] = _go) -> None:
+        """Send the outbox's bytes as they are: no parsing, no flattening again.
+
+        ``before_data`` is called before the DATA command, the point after which the server
+        may accept the message; if it raises, the transaction is reset and nothing is sent.
+        """
         found = stored_envelope(payload)
         if found is None:
+            before_data()
             self.send(parse_stored(payload))
             return
-        self._attempt(payload, lambda: self._transaction(found, payload))
+        self._attempt(payload, lambda: self._transaction(found, payload, before_data))
 
-    def _transaction(self, found: Envelope, payload: bytes) -> Refusals:
+    def _transaction(
+        self, found: Envelope, payload: bytes, before_data: Callable[[], object] = _go
+    ) -> Refusals:
         """MAIL, RCPT, DATA as :meth:`smtplib.SMTP.sendmail` does them, on the kept connection.
 
         No NOOP first: MAIL is the probe. A kept connection that the server dropped while idle
         fails at MAIL, before any of the message is sent, and is replaced once; a failure
-        after MAIL is the message's (mapped by :meth:`_attempt`).
+        after MAIL is the message's (mapped by :meth:`_attempt`). ``before_data`` runs
+        between RCPT and DATA (see :meth:`send_stored`).
         """
         kept = self._connection is not None
         if self._connection is None:
@@ -289,6 +301,11 @@ class SmtpTransport:
         if len(refused) == len(found.recipients):
             self._end_transaction(connection, 0)
             raise smtplib.SMTPRecipientsRefused(refused)
+        try:
+            before_data()
+        except BaseException:
+            self._end_transaction(connection, 0)
+            raise
         code, reply = connection.data(payload)
         if code != 250:
             self._end_transaction(connection, code)

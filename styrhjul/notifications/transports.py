@@ -37,6 +37,7 @@ __all__ = [
     "Security",
     "SendsStored",
     "SmtpTransport",
+    "StoredSender",
     "Transport",
     "stored_sender",
     "xoauth2_string",
@@ -55,21 +56,33 @@ class Transport(Protocol):
         ...
 
 
+StoredSender = Callable[[bytes, Callable[[], object]], None]
+"""Sends stored bytes, calling its second argument before the server may accept them."""
+
+
 @runtime_checkable
 class SendsStored(Protocol):
     """A transport that takes a message as the outbox stores it, without parsing it first."""
 
-    def send_stored(self, payload: bytes) -> None:
-        """Deliver the stored bytes (see :mod:`styrhjul.notifications.stored`) as they are."""
+    def send_stored(self, payload: bytes, before_data: Callable[[], object]) -> None:
+        """Deliver the stored bytes (see :mod:`styrhjul.notifications.stored`) as they are.
+
+        ``before_data()`` is called once before the point after which the server may accept
+        the message (the DATA command); if it raises, nothing is sent and the error passes.
+        """
         ...
 
 
-def stored_sender(transport: Transport) -> Callable[[bytes], None]:
-    """How ``transport`` takes stored bytes: as they are if it can, else parsed back first."""
+def stored_sender(transport: Transport) -> StoredSender:
+    """How ``transport`` takes stored bytes: as they are if it can, else parsed back first.
+
+    A transport that only takes composed messages has ``before_data`` called first.
+    """
     if isinstance(transport, SendsStored):
         return transport.send_stored
 
-    def parse_and_send(payload: bytes) -> None:
+    def parse_and_send(payload: bytes, before_data: Callable[[], object]) -> None:
+        before_data()
         transport.send(parse_stored(payload))
 
     return parse_and_send

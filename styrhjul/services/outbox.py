@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from styrhjul.db.models import OutboxMessage
 from styrhjul.errors import DeliveryFailed, NotFound
 from styrhjul.notifications.stored import to_stored
-from styrhjul.notifications.transports import stored_sender
+from styrhjul.notifications.transports import StoredSender, stored_sender
 from styrhjul.services.context import App, Stop, never
 from styrhjul.services.daemons import lost_workers, worker_name
 from styrhjul.services.outbox_ledger import Claimed, Ledger, Outcome, Settled
@@ -118,7 +118,7 @@ def dispatch(
     ``stop`` is asked before each message: a daemon told to stop finishes the message in
     hand and returns. Each outcome is written, with a later claim, by a transaction that
     starts as soon as the transport has accepted the message and commits while the next
-    one is sent (see :mod:`styrhjul.services.outbox_ledger`).
+    one is being sent, before that one's DATA (see :mod:`styrhjul.services.outbox_ledger`).
     """
     me = worker or worker_name()
     recovered = recover_stale(app)
@@ -145,7 +145,9 @@ def dispatch(
         accepted: float | None = None  # when the message that ``ahead`` records went out
         try:
             while hand is not None:
-                outcome = _deliver(app, send, hand)
+                # The server may not accept this message before the previous one's outcome
+                # is committed: at most one message is ever accepted and not yet recorded.
+                outcome = _deliver(app, send, hand, ahead.result)
                 counts[outcome.status] += 1
                 settled = ahead.result()  # its claim has committed: that message may go out
                 if accepted is not None:
@@ -167,10 +169,12 @@ def dispatch(
     return DispatchReport(counts["sent"], counts["pending"], counts["failed"], recovered, window)
 
 
-def _deliver(app: App, send: Callable[[bytes], None], hand: Claimed) -> Outcome:
+def _deliver(
+    app: App, send: StoredSender, hand: Claimed, before_data: Callable[[], object]
+) -> Outcome:
     """Send a claimed message; what became of it: sent, to try again later, or failed."""
     try:
-        send(hand.payload)
+        send(hand.payload, before_data)
     except DeliveryFailed as exc:
         now = app.clock.now()
         give_up = exc.permanent or hand.attempts >= app.settings.mail.max_attempts

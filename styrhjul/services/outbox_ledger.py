@@ -2,7 +2,10 @@
 
 A drain writes through a :class:`Ledger`: one connection, used only by one thread of its
 own, so that the commit recording one message's outcome (an fsync, on SQLite as on
-PostgreSQL) runs while the next message is on the wire, instead of before it.
+PostgreSQL) runs while the next message is being sent, instead of before it. It has to be
+done before that message's DATA command (the dispatcher hands the wait to the transport
+as ``before_data``): so at most one message is ever accepted by the server and not yet
+recorded, as when every commit came before the next send.
 
 Each transaction records the outcome of the message just handled and claims a message
 two places on (:meth:`Ledger.settle`): the one after next. So the message about to be
@@ -10,7 +13,7 @@ sent was claimed by a transaction that has committed, as a claim must be before 
 (another dispatcher could take the row otherwise), and the "sent" record is the first
 thing written after the transport's acceptance. A crash leaves at most two rows in
 ``sending``: one that may have gone out (its resend carries the same Message-ID) and one
-that did not; :func:`~styrhjul.services.outbox.recover_stale` hands both back. A claim
+that cannot have; :func:`~styrhjul.services.outbox.recover_stale` hands both back. A claim
 that will not be sent (the drain was told to stop, or failed) is released at once.
 
 The claim is one ``UPDATE ... WHERE id = (the first due row) AND status = 'pending'

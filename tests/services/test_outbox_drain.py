@@ -6,14 +6,14 @@ The SMTP server is aiosmtpd on 127.0.0.1, counting the connections it accepts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer  # noqa: N811 - beside smtplib's SMTP
 from aiosmtpd.smtp import Envelope, Session
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from support import PRINCIPAL, SENDER, STAMP, Collector, free_port, make_invite, write_config
 
 from styrhjul.clock import FixedClock
@@ -36,6 +36,7 @@ class Handler(Collector):
     def __init__(self) -> None:
         super().__init__()
         self.mail_reply_once: str | None = None
+        self.on_data: Callable[[], None] | None = None
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd finds hooks by this name
         self,
@@ -51,6 +52,13 @@ class Handler(Collector):
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
+
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTPServer, session: Session, envelope: Envelope
+    ) -> str:
+        if self.on_data is not None:
+            self.on_data()
+        return await super().handle_DATA(server, session, envelope)
 
 
 class CountingController(Controller):
@@ -152,6 +160,25 @@ def test_a_batch_goes_over_one_connection_as_the_stored_bytes(
     assert dispatch(smtp_app).sent == 2
     assert controller.since_start == 1
     assert len(handler.envelopes) == BATCH + 2
+
+
+def test_the_server_gets_a_message_only_once_the_one_before_is_recorded(
+    server: tuple[CountingController, Handler], smtp_app: App
+) -> None:
+    """The outcome of one message commits while the next is sent, but before its DATA: so
+    at most one message is ever accepted and not yet recorded "sent" (the crash window)."""
+    _, handler = server
+    _enqueue_invites(smtp_app, BATCH)
+    unrecorded: list[int] = []
+
+    def count_unrecorded() -> None:  # in the server's thread, as the message's data arrives
+        with smtp_app.db.engine.connect() as connection:
+            sent = connection.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
+        unrecorded.append(len(handler.envelopes) - (sent or 0))
+
+    handler.on_data = count_unrecorded
+    assert dispatch(smtp_app).sent == BATCH
+    assert unrecorded == [0] * BATCH
 
 
 def test_a_connection_the_server_closed_is_replaced_before_the_message(
