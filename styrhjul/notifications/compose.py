@@ -31,7 +31,7 @@ import hashlib
 from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.policy import EmailPolicy, default
+from email.policy import EmailPolicy, Policy, default
 from email.utils import format_datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -49,16 +49,28 @@ REMEMBERED_VALUES = 1024
 recurs is used in each message, so a bound this size never drops one of them."""
 
 
+class RememberedHeader(BaseHeader):
+    """A header that folds once per policy: one that recurs is written in every message."""
+
+    def fold(self, *, policy: Policy) -> str:
+        folds: dict[Policy, str] = self.__dict__.setdefault("_folds", {})
+        folded = folds.get(policy)
+        if folded is None:
+            folded = folds[policy] = super().fold(policy=policy)
+        return folded
+
+
 class RememberingHeaders(HeaderRegistry):
     """The default header factory, remembering each header class and each text value's header.
 
     A header object is immutable (a ``str`` with its parse tree), so one made for a value
-    can stand in every message that sets that value; values that never recur (a Message-ID,
-    a date) pass through the bounded cache without keeping the recurring ones out.
+    can stand in every message that sets that value, and its folded form too; values that
+    never recur (a Message-ID, a date) pass through the bounded cache without keeping the
+    recurring ones out.
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(base_class=RememberedHeader)
         self._classes: dict[str, type[BaseHeader]] = {}
         self._made = lru_cache(maxsize=REMEMBERED_VALUES)(self._make)
 
