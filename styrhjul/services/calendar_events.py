@@ -4,6 +4,10 @@ The list joins the årshjul's events with the dialogs and meetings planned from 
 person or a unit sees everything that concerns them in one place. An årshjul event held
 by a unit concerns that unit and everything below it; a dialog concerns its unit, its
 organiser and its participant; a meeting its group and those called to it.
+
+That scope is decided here once: :func:`units_in_scope`, :func:`event_filter` and
+:func:`instance_filter` serve the listing and the subscription feeds
+(:mod:`styrhjul.services.feeds`), which read their own columns with them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import attrgetter
-from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectin_polymorphic, selectinload
@@ -51,22 +54,6 @@ class EventRow:
     moved_because: str | None = None
 
 
-class FeedEntry(NamedTuple):
-    """One event of a subscription feed, as plain data (a tuple: cheap to make and compare)."""
-
-    kind: str
-    key: str
-    uid: str
-    sequence: int
-    title: str
-    starts_at: datetime
-    ends_at: datetime
-    all_day: bool
-    status: str
-    updated_at: datetime
-    location: str | None
-
-
 _ORDER = attrgetter("starts_at", "kind", "key")
 """The order of a listing: by start, then kind, then key."""
 
@@ -85,80 +72,15 @@ def list_events(
     ``cancelled`` also lists årshjul events whose rule was removed (a feed shows them as
     cancelled, so subscribed calendars take them away rather than keep a stale copy).
     """
-    start, end = _period(app, first, last)
+    start, end = period_instants(app, first, last)
     with app.db.session() as session:
-        event_units, instance_units, person_id = _scope(session, app, unit, person)
+        event_units, instance_units, person_id = units_in_scope(session, app, unit, person)
         rows = _calendar_rows(session, start, end, event_units, cancelled=cancelled)
         rows += _instance_rows(session, start, end, instance_units, person_id)
     return sorted(rows, key=_ORDER)
 
 
-def list_feed_entries(
-    app: App, first: date, last: date, *, unit: str | None = None, person: str | None = None
-) -> list[FeedEntry]:
-    """What a subscription feed of ``unit`` or ``person`` holds, in :func:`list_events`' order.
-
-    The same scope and period as ``list_events(..., cancelled=True)``, less the dialogs and
-    meetings without a UID, plus what a calendar shows beyond the list (last change,
-    place). Read as plain rows in two statements: a feed holds thousands of events, and
-    building ORM objects for them cost more than everything else a warm feed does.
-    """
-    start, end = _period(app, first, last)
-    with app.db.session() as session:
-        event_units, instance_units, person_id = _scope(session, app, unit, person)
-        rows = _feed_events(session, _event_filter(start, end, event_units, cancelled=True))
-        where = _instance_filter(start, end, instance_units, person_id)
-        if where is not None:
-            rows += _feed_instances(session, where)
-    rows.sort(key=_ORDER)
-    return rows
-
-
-def _feed_events(session: Session, where: list[ColumnElement[bool]]) -> list[FeedEntry]:
-    query = select(
-        CalendarEvent.key,
-        CalendarEvent.ical_uid,
-        CalendarEvent.ical_sequence,
-        CalendarEvent.title,
-        CalendarEvent.starts_at,
-        CalendarEvent.ends_at,
-        CalendarEvent.all_day,
-        CalendarEvent.status,
-        CalendarEvent.updated_at,
-    ).where(*where)
-    return [
-        FeedEntry("event", key, uid, seq, title, starts, ends, all_day, status, changed, None)
-        for key, uid, seq, title, starts, ends, all_day, status, changed in session.connection()
-        .execute(query)
-        .all()
-    ]
-
-
-def _feed_instances(session: Session, where: list[ColumnElement[bool]]) -> list[FeedEntry]:
-    query = select(
-        Instance.kind,
-        Instance.key,
-        Instance.ical_uid,
-        Instance.ical_sequence,
-        Instance.title,
-        Instance.starts_at,
-        Instance.ends_at,
-        Instance.state,
-        Instance.updated_at,
-        Instance.location,
-    ).where(*where, Instance.ical_uid.is_not(None))
-    rows = []
-    for kind, key, uid, seq, title, starts, ends, state, changed, place in session.execute(query):
-        assert uid is not None  # the query's condition
-        assert starts is not None  # and the period's
-        assert ends is not None
-        rows.append(
-            FeedEntry(kind, key, uid, seq, title, starts, ends, False, state, changed, place)
-        )
-    return rows
-
-
-def _period(app: App, first: date, last: date) -> tuple[datetime, datetime]:
+def period_instants(app: App, first: date, last: date) -> tuple[datetime, datetime]:
     """The instants from the start of ``first`` to the end of ``last``, checked."""
     if last < first:
         raise InputError(f"--to ({last}) is before --from ({first})", key="to")
@@ -170,7 +92,7 @@ def _period(app: App, first: date, last: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _scope(
+def units_in_scope(
     session: Session, app: App, unit: str | None, person: str | None
 ) -> tuple[set[int] | None, set[int] | None, int | None]:
     """The units whose årshjul events and whose instances are in scope (None: all)."""
@@ -207,7 +129,7 @@ def _and_above(session: Session, which: ColumnElement[bool]) -> set[int]:
     return set(session.scalars(select(chain.c.id)))
 
 
-def _event_filter(
+def event_filter(
     start: datetime, end: datetime, units: set[int] | None, *, cancelled: bool
 ) -> list[ColumnElement[bool]]:
     """Which årshjul events a listing holds: those overlapping the period, of the units."""
@@ -219,7 +141,7 @@ def _event_filter(
     return found
 
 
-def _instance_filter(
+def instance_filter(
     start: datetime, end: datetime, units: set[int] | None, person_id: int | None
 ) -> list[ColumnElement[bool]] | None:
     """Which dialogs and meetings a listing holds; None when nothing can be in scope."""
@@ -274,7 +196,7 @@ def _calendar_rows(
         CalendarEvent.moved_because,
     )
     query = query.select_from(CalendarEvent).outerjoin(OrgUnit, CalendarEvent.unit_id == OrgUnit.id)
-    query = query.where(*_event_filter(start, end, units, cancelled=cancelled))
+    query = query.where(*event_filter(start, end, units, cancelled=cancelled))
     return [
         EventRow(
             kind="event",
@@ -313,7 +235,7 @@ def _instance_rows(
     units: set[int] | None,
     person_id: int | None,
 ) -> list[EventRow]:
-    where = _instance_filter(start, end, units, person_id)
+    where = instance_filter(start, end, units, person_id)
     if where is None:
         return []
     query = (
