@@ -39,7 +39,9 @@ LOCALES: dict[str, str] = {"sv": "", "en": "en/"}
 class Renderer:
     """Turns a message kind and its context into (subject, text, html).
 
-    The Jinja2 environment is built here, once per renderer, never at import.
+    The Jinja2 environment is built here, once per renderer, never at import. Templates
+    ship with the package and do not change while it runs, so Jinja2 does not look at
+    their files' times again before every render (``auto_reload`` off).
     """
 
     def __init__(self) -> None:
@@ -52,6 +54,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,
         )
         self.environment.filters.update(
             sv_date=sv_date,

@@ -122,3 +122,9 @@ def test_unknown_kind_is_named(renderer: Renderer) -> None:
 
 def test_each_renderer_has_its_own_environment() -> None:
     assert Renderer().environment is not Renderer().environment
+
+
+def test_templates_are_not_checked_for_changes_before_each_message(renderer: Renderer) -> None:
+    """The shipped templates do not change while Styrhjul runs: a renderer compiles each
+    once and does not stat its file again before every message (Jinja2's auto_reload)."""
+    assert renderer.environment.auto_reload is False
