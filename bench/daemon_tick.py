@@ -19,9 +19,7 @@ in the last two weeks (an overdue notice each, and an escalation where its time 
 
 Both count the due rows the floor finds, so the ratio is our time to *process* a due row
 over the time to *find* one. The notes hold the idle tick (nothing due: the cost of
-looking over the whole database, and of retrying the director's dialogs whose guard
-waits for the area's round to be compiled: one an area), what one run did, and the
-build times.
+looking over the whole database), what one run did, and the build times.
 """
 
 from __future__ import annotations
