@@ -14,6 +14,7 @@ followed. If the years disagree, or there is no summer time, the transitions are
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -50,8 +51,13 @@ def _offset(tz: ZoneInfo, instant: datetime) -> timedelta:
     return offset
 
 
-def _transitions(tz: ZoneInfo, year: int) -> list[_Transition]:
-    """The changes of UTC offset during ``year``, to the minute (at most one a day)."""
+@functools.lru_cache(maxsize=128)
+def _transitions(tz: ZoneInfo, year: int) -> tuple[_Transition, ...]:
+    """The changes of UTC offset during ``year``, to the minute (at most one a day).
+
+    Kept per zone and year: finding them asks the zone about every day of the year (some
+    4 ms), and every invite and every feed asks again for the same two or three years.
+    """
     found: list[_Transition] = []
     day = datetime(year, 1, 1, tzinfo=UTC)
     before = _offset(tz, day)
@@ -83,7 +89,7 @@ def _transitions(tz: ZoneInfo, year: int) -> list[_Transition]:
             found.append(_Transition(wall, rule))
         before = after
         day = following
-    return found
+    return tuple(found)
 
 
 def _observance(daylight: bool) -> TimezoneDaylight | TimezoneStandard:
