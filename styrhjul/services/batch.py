@@ -25,7 +25,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import AuditEvent, ChecklistItem, Instance, OrgUnit, Person
-from styrhjul.engine.definition import TimingSpec, WorkflowDefinition
+from styrhjul.engine.definition import CREATED, START, TimingSpec, WorkflowDefinition
 from styrhjul.services.context import App
 from styrhjul.services.org import holder_over, unit_by_code
 from styrhjul.services.schedule import StepTimes, due_times, step_times
@@ -50,7 +50,7 @@ _INSTANCE_DEFAULTS: Row = {
 }
 
 
-def _table(model: type[Any]) -> Table:
+def table_of(model: type[Any]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
@@ -124,7 +124,7 @@ def audit_row(
 def insert_rows(session: Session, model: type[Any], rows: Sequence[Row]) -> None:
     """Insert ``rows`` into ``model``'s own table with one ``executemany`` (none if empty)."""
     if rows:
-        session.connection().execute(_table(model).insert(), list(rows))
+        session.connection().execute(table_of(model).insert(), list(rows))
 
 
 def insert_instances(session: Session, rows: Sequence[Row]) -> dict[str, int]:
@@ -213,6 +213,49 @@ class Resolver:
     def assignee(self, unit: OrgUnit, role: str, of: str, on: date) -> Person | None:
         """As :func:`~styrhjul.services.instances.resolve_assignee` for an instance of ``unit``."""
         return self.holder(unit if of == "unit" else self.unit(of), role, on)
+
+
+def raised_step_rows(
+    resolver: Resolver,
+    definition: WorkflowDefinition,
+    *,
+    instance_id: int,
+    unit: OrgUnit,
+    starts_at: datetime | None,
+    created_at: datetime,
+) -> list[Row]:
+    """The steps a new instance starts with, dated and assigned as :func:`raise_steps` does.
+
+    (:func:`styrhjul.services.instances.raise_steps` on an instance with no steps yet:
+    anchored at the event, at the instance's creation, or at the clock's now.)
+    """
+    now = resolver.app.clock.now()
+    rows: list[Row] = []
+    for step in definition.steps_raised_in(None):
+        if step.anchor == START:
+            if starts_at is None:
+                raise ValueError(f"step {step.key!r} counts from the event, which has no time")
+            anchor = starts_at
+        else:
+            anchor = created_at if step.anchor == CREATED else now
+        due, remind, escalate = resolver.due(
+            definition.spec.timing, anchor, step.offset, event=step.anchor == START
+        )
+        rows.append(
+            step_row(
+                instance_id=instance_id,
+                position=len(rows) + 1,
+                key=step.key,
+                title=step.title,
+                assignee_role=step.assignee,
+                assignee_id=person_id(resolver.assignee(unit, step.assignee, step.of, due.date())),
+                required=step.required,
+                due_at=due,
+                remind_at=remind,
+                escalate_at=escalate,
+            )
+        )
+    return rows
 
 
 def load_parents(session: Session) -> list[OrgUnit]:

@@ -25,20 +25,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from styrhjul.db.governance import AgendaItem, Meeting, MeetingAttendee
-from styrhjul.db.models import OrgUnit, Person
+from styrhjul.db.models import Instance, OrgUnit, Person
 from styrhjul.engine.definition import START
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.audit import audit_instance
+from styrhjul.services.batch import (
+    Resolver,
+    audit_row,
+    flatten,
+    insert_audits,
+    insert_instances,
+    insert_rows,
+    insert_steps,
+    instance_row,
+    raised_step_rows,
+    table_of,
+)
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
     fire,
     instance_transaction,
-    raise_steps,
     redate_step,
     ref,
     runner_roles,
@@ -249,90 +260,209 @@ def schedule_series(
                 f"only {', '.join(sorted(runners))} may schedule meetings of {group}; "
                 f"{actor} holds {', '.join(sorted(held)) or 'no role'} there"
             )
+        ordered = [
+            _resolve(app, session, unit, starts_at, ends_at, taken)
+            for taken in [_days_taken(app, session, unit, slots)]
+            for starts_at, ends_at in sorted(slots)
+        ]
+        ids = _write_series(app, session, unit, ordered, actor=actor, place=place.strip())
         # Items waiting to be taken up again all land on the first meeting of the series,
         # and the open actions are listed for it alone: the later ones start empty.
+        resumed = _audit_and_take_up(app, session, unit, ids, ordered, actor=actor, place=place)
         return [
-            _schedule_in(
-                app,
-                session,
-                unit,
-                starts_at,
-                ends_at,
-                actor=actor,
-                place=place.strip(),
-                first=i == 0,
+            Scheduled(
+                meeting_id=meeting_id,
+                title=_title(unit, one.day),
+                starts_at=one.starts_at.astimezone(app.clock.tz),
+                attendees=[p.email for p in one.called],
+                resumed_items=resumed if meeting_id == ids[0] else [],
+                open_actions=[
+                    action_view(app, a)
+                    for a in open_actions_before(session, unit.id, one.starts_at, meeting_id)
+                ]
+                if meeting_id == ids[0]
+                else [],
             )
-            for i, (starts_at, ends_at) in enumerate(sorted(slots))
+            for meeting_id, one in zip(ids, ordered, strict=True)
         ]
 
 
-def _schedule_in(
+@dataclass(frozen=True)
+class _Slot:
+    """One meeting of a series, checked and with its people, before anything is written."""
+
+    starts_at: datetime
+    ends_at: datetime
+    day: date
+    chair: Person
+    secretary: Person
+    called: list[Person]
+
+
+def _title(unit: OrgUnit, day: date) -> str:
+    return f"{unit.name} {day.isoformat()}"
+
+
+def _days_taken(
+    app: App, session: Session, unit: OrgUnit, slots: Sequence[tuple[datetime, datetime]]
+) -> dict[str, int]:
+    """The group's meetings already on the days of ``slots``: id by key, in one query.
+
+    Filled in by :func:`_resolve` as the series takes its days, so a day named twice is
+    refused like a day taken before.
+    """
+    keys = [meeting_key(unit, _local_day(app, starts_at)) for starts_at, _ in slots]
+    query = select(Meeting.key, Meeting.id).where(Meeting.key.in_(keys))
+    return {key: id_ for key, id_ in session.execute(query)}  # noqa: C416 - rows, not pairs
+
+
+def _resolve(
     app: App,
     session: Session,
     unit: OrgUnit,
     starts_at: datetime,
     ends_at: datetime,
+    taken: dict[str, int],
+) -> _Slot:
+    """Check a meeting's day and find its chair, secretary and members (refusals say why)."""
+    day = _local_day(app, starts_at)
+    key = meeting_key(unit, day)
+    if key in taken:
+        other = f"meeting {taken[key]}" if taken[key] else "twice in the series"
+        raise InputError(f"{unit.code} already meets on {day}: {other}", key="starts_at")
+    taken[key] = 0
+    chair = holder_over(session, unit, "director", day)
+    secretary = holder_over(session, unit, "secretary", day)
+    if chair is None:
+        raise InputError(f"no director over {unit.code} on {day}", key="group")
+    if secretary is None:
+        raise InputError(f"no secretary over {unit.code} on {day}", key="group")
+    return _Slot(starts_at, ends_at, day, chair, secretary, _members(session, unit, day))
+
+
+def _write_series(
+    app: App, session: Session, unit: OrgUnit, slots: list[_Slot], *, actor: str, place: str
+) -> list[int]:
+    """Write the meetings of ``slots`` (in order), one ``executemany`` per table; their ids.
+
+    The rows are those flushing a :class:`Meeting` with its attendees and
+    :func:`raise_steps`' steps made, meeting by meeting: ids rise in the order of the
+    slots, the attendees by e-mail. The calendar UID names the meeting's id, so it is set
+    by one UPDATE after the insert, as the ORM's second flush did (raising the version to
+    2). No meeting, attendee or step object enters the session: nothing here reads them.
+    """
+    definition = app.machine(MEETING_WORKFLOW).definition
+    now = app.clock.now()
+    state = definition.spec.workflow.initial
+    keys = [meeting_key(unit, one.day) for one in slots]
+    found = insert_instances(
+        session,
+        [
+            instance_row(
+                key=key,
+                kind="meeting",
+                workflow=definition.name,
+                workflow_version=definition.version,
+                title=_title(unit, one.day),
+                unit_id=unit.id,
+                state=state,
+                starts_at=one.starts_at,
+                ends_at=one.ends_at,
+                location=place,
+                created_at=now,
+                updated_at=now,
+            )
+            for key, one in zip(keys, slots, strict=True)
+        ],
+    )
+    ids = [found[key] for key in keys]
+    pairs = list(zip(ids, slots, strict=True))
+    insert_rows(
+        session,
+        Meeting,
+        [
+            {"id": id_, "chair_id": one.chair.id, "secretary_id": one.secretary.id}
+            for id_, one in pairs
+        ],
+    )
+    instances = table_of(Instance)
+    session.connection().execute(
+        update(instances)
+        .where(instances.c.id == bindparam("meeting_id"))
+        .values(ical_uid=bindparam("uid"), version=instances.c.version + 1),
+        [{"meeting_id": id_, "uid": f"meeting-{id_}@{app.sender.domain}"} for id_ in ids],
+    )
+    insert_rows(
+        session,
+        MeetingAttendee,
+        [
+            {"meeting_id": id_, "person_id": person.id, "present": None}
+            for id_, one in pairs
+            for person in one.called
+        ],
+    )
+    resolver = Resolver(app, session)
+    insert_steps(
+        session,
+        flatten(
+            raised_step_rows(
+                resolver,
+                definition,
+                instance_id=id_,
+                unit=unit,
+                starts_at=one.starts_at,
+                created_at=now,
+            )
+            for id_, one in pairs
+        ),
+    )
+    return ids
+
+
+def _audit_and_take_up(
+    app: App,
+    session: Session,
+    unit: OrgUnit,
+    ids: list[int],
+    slots: list[_Slot],
     *,
     actor: str,
     place: str,
-    first: bool,
-) -> Scheduled:
+) -> list[str]:
+    """Audit the scheduling of each meeting; carry waiting items to the first. Their titles.
+
+    The audit rows go in as the ORM wrote them meeting by meeting: the first meeting's
+    "schedule", its carried items' rows, then the other meetings' "schedule". So the
+    insert is split only when something is carried; carrying goes through the ORM
+    (:func:`carry_item`), on the first meeting loaded from its rows.
+    """
     definition = app.machine(MEETING_WORKFLOW).definition
-    day = _local_day(app, starts_at)
-    _require_day_free(session, unit, day)
-    chair = holder_over(session, unit, "director", day)
-    secretary = holder_over(session, unit, "secretary", day)
-    for role, person in (("director", chair), ("secretary", secretary)):
-        if person is None:
-            raise InputError(f"no {role} over {unit.code} on {day}", key="group")
-    called = _members(session, unit, day)
     now = app.clock.now()
-    meeting = Meeting(
-        key=meeting_key(unit, day),
-        title=f"{unit.name} {day.isoformat()}",
-        workflow=definition.name,
-        workflow_version=definition.version,
-        unit=unit,
-        state=definition.spec.workflow.initial,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        location=place,
-        ical_sequence=0,
-        chair=chair,
-        secretary=secretary,
-        created_at=now,
-        updated_at=now,
-    )
-    meeting.attendees = [MeetingAttendee(person=p) for p in called]
-    raise_steps(app, session, meeting, definition.steps_raised_in(None))
-    session.add(meeting)
-    session.flush()
-    meeting.ical_uid = f"meeting-{meeting.id}@{app.sender.domain}"
-    audit_instance(
-        session,
-        meeting,
-        at=now,
-        actor=actor,
-        trigger="schedule",
-        from_state=None,
-        reason=f"planerat {starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}, {place}",
-    )
-    for item in _uncarried_items(session, unit.id, starts_at) if first else ():
+    rows = [
+        audit_row(
+            entity="meeting",
+            entity_id=id_,
+            at=now,
+            actor=actor,
+            trigger="schedule",
+            from_state=None,
+            to_state=definition.spec.workflow.initial,
+            reason=f"planerat {one.starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M}, {place}",
+        )
+        for id_, one in zip(ids, slots, strict=True)
+    ]
+    items = _uncarried_items(session, unit.id, slots[0].starts_at)
+    if not items:
+        insert_audits(session, rows)
+        return []
+    insert_audits(session, rows[:1])
+    meeting = session.get(Meeting, ids[0])
+    assert meeting is not None
+    for item in items:
         carry_item(app, session, item, meeting, actor)
     session.flush()
-    return Scheduled(
-        meeting_id=meeting.id,
-        title=meeting.title,
-        starts_at=starts_at.astimezone(app.clock.tz),
-        attendees=[p.email for p in called],
-        resumed_items=[i.title for i in meeting.agenda],
-        open_actions=[
-            action_view(app, a)
-            for a in open_actions_before(session, unit.id, starts_at, meeting.id)
-        ]
-        if first
-        else [],
-    )
+    insert_audits(session, rows[1:])
+    return [i.title for i in meeting.agenda]
 
 
 def _members(session: Session, unit: OrgUnit, day: date) -> list[Person]:
