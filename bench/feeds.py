@@ -10,9 +10,10 @@ director holds a role there, so each of them concerns her: her feed has N events
 - **styrhjul**: :func:`~styrhjul.services.feed_tokens.feed_for_token`, what the web app's
   ``/kalender/TOKEN.ics`` calls: it looks the token up, records its use (a commit), lists
   the events that concern her, and assembles the feed from the VEVENTs the process keeps
-  serialised per (UID, SEQUENCE) (``notifications.feed.VeventCache``). Timed warm, the
-  steady state of a feed polled hourly; the first, cold feed (every VEVENT serialised,
-  the cache emptied before each run) is in the notes.
+  serialised per UID, reused while the event is unchanged
+  (``notifications.feed.VeventCache``). Timed warm, the steady state of a feed polled
+  hourly; the first, cold feed (every VEVENT serialised, the cache emptied before each
+  run) is in the notes.
 - **floor**: icalendar building and serialising the same events directly, with no
   database: a ``Calendar`` with ``Timezone.from_tzid`` and one ``Event`` per event,
   ``to_ical()``. The issue's target is a 10,000-event feed in under 0.5 s, where icalendar
