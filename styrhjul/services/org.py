@@ -91,7 +91,7 @@ def holders(session: Session, unit: OrgUnit, role: str, on: date) -> list[Person
     rows = memo.get((unit.id, role))
     if rows is None:
         query = (
-            select(RoleAssignment, Person)
+            select(RoleAssignment.valid_from, RoleAssignment.valid_to, Person)
             .join(Person, RoleAssignment.person_id == Person.id)
             .where(RoleAssignment.unit_id == unit.id, RoleAssignment.role == role)
             .order_by(Person.email)
@@ -99,7 +99,7 @@ def holders(session: Session, unit: OrgUnit, role: str, on: date) -> list[Person
         # Roles are never pending in a session that asks who holds them; without autoflush
         # a planning transaction does not write its new dialogs out first.
         with session.no_autoflush:
-            rows = [(a.valid_from, a.valid_to, p) for a, p in session.execute(query)]
+            rows = [(valid_from, valid_to, p) for valid_from, valid_to, p in session.execute(query)]
         memo[(unit.id, role)] = rows
     return [
         person
@@ -118,18 +118,23 @@ def prime_holders(session: Session, roles: Iterable[str]) -> None:
     memo: dict[tuple[int, str], list[tuple[date, date | None, Person]]] = session.info.setdefault(
         _HOLDERS, {}
     )
+    # the assignments' columns, not the objects: a year's plan reads thousands of them
     query = (
-        select(RoleAssignment, Person)
+        select(
+            RoleAssignment.unit_id,
+            RoleAssignment.role,
+            RoleAssignment.valid_from,
+            RoleAssignment.valid_to,
+            Person,
+        )
         .join(Person, RoleAssignment.person_id == Person.id)
         .where(RoleAssignment.role.in_(wanted))
         .order_by(Person.email)
     )
     found: dict[tuple[int, str], list[tuple[date, date | None, Person]]] = {}
     with session.no_autoflush:
-        for assignment, person in session.execute(query):
-            found.setdefault((assignment.unit_id, assignment.role), []).append(
-                (assignment.valid_from, assignment.valid_to, person)
-            )
+        for unit_id, role, valid_from, valid_to, person in session.execute(query):
+            found.setdefault((unit_id, role), []).append((valid_from, valid_to, person))
         unit_ids = list(session.scalars(select(OrgUnit.id)))
     for unit_id in unit_ids:
         for role in wanted:

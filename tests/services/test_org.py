@@ -11,16 +11,18 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from styrhjul.db.models import OrgUnit, Person, RoleAssignment
 from styrhjul.errors import DefinitionError, InputError, NotFound
 from styrhjul.services.context import App
 from styrhjul.services.org import (
+    forget_roles,
     holder_over,
     holders,
     organisation_tree,
     person_by_email,
+    prime_holders,
     role_holder,
     roles_of,
     superior,
@@ -28,6 +30,7 @@ from styrhjul.services.org import (
     unit_by_code,
 )
 from styrhjul.services.org_import import import_organisation
+from styrhjul.vocabulary import ROLES
 
 ON = date(2026, 9, 1)
 RECTOR_VASTRA = "rektor.vastra-skolan@example.se"
@@ -192,6 +195,45 @@ def test_holders_and_holder_over(app: App) -> None:
         assert holder_over(session, vastra, "team_leader", ON) is None
         # A role assignment starts on the file's valid_from (2024-08-01), not before.
         assert holders(session, vastra, "rektor", date(2024, 7, 31)) == []
+
+
+def test_primed_holders_are_those_read_unit_by_unit(app: App) -> None:
+    """One query for every unit's holders answers as one query per unit and role does.
+
+    And it reads the assignments' columns only: no role assignment object is loaded.
+    """
+    days = [date(2024, 7, 31), date(2024, 8, 1), date(2025, 7, 31), date(2025, 8, 1), ON]
+    with app.db.session() as session:
+        units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.id)))
+        read = {
+            (unit.code, role, day): _emails(holders(session, unit, role, day))
+            for unit in units
+            for role in ROLES
+            for day in days
+        }
+    loaded: list[object] = []
+
+    def count(target: object, context: object) -> None:
+        loaded.append(target)
+
+    with app.db.session() as session:
+        event.listen(RoleAssignment, "load", count)
+        try:
+            prime_holders(session, ROLES)
+        finally:
+            event.remove(RoleAssignment, "load", count)
+        assert loaded == []
+        units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.id)))
+        primed = {
+            (unit.code, role, day): _emails(holders(session, unit, role, day))
+            for unit in units
+            for role in ROLES
+            for day in days
+        }
+        forget_roles(session)
+    assert primed == read
+    assert sum(1 for found in read.values() if found) > len(units)
+    assert read[("ostra-skolan", "rektor", date(2025, 7, 31))] == [OLD_RECTOR_OSTRA]
 
 
 @pytest.mark.parametrize(
