@@ -6,7 +6,8 @@ both halves: the number of statements does not grow with the units, and every ro
 what the ORM helpers the rest of Styrhjul uses (``raise_steps``, ``step_times``,
 ``resolve_assignee``, ``audit_instance``) make of the same instance, so that a planned
 dialog or process cannot be told from one created object by object. Re-planning is
-checked to write nothing.
+checked to write nothing. A group's series of meetings is written the same way
+(``meetings.schedule_series``), its rows those two ORM flushes a meeting made.
 """
 
 from __future__ import annotations
@@ -14,18 +15,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import selectinload
 
 from styrhjul.calendar import SchoolYear
-from styrhjul.clock import STOCKHOLM
-from styrhjul.db.models import Agreement, AuditEvent, Dialog, Instance, OrgUnit
+from styrhjul.clock import STOCKHOLM, FixedClock
+from styrhjul.db.governance import Meeting
+from styrhjul.db.models import Agreement, AuditEvent, ChecklistItem, Dialog, Instance, OrgUnit
+from styrhjul.errors import InputError
 from styrhjul.services.context import App
 from styrhjul.services.instances import raise_steps, resolve_assignee
-from styrhjul.services.org import ancestors, holders
+from styrhjul.services.meeting_agenda import add_agenda_item
+from styrhjul.services.meeting_minutes import ItemRecord, MeetingRecord, hold_meeting
+from styrhjul.services.meetings import schedule_meeting, schedule_series, send_agenda
+from styrhjul.services.org import ancestors, holder_over, holders, unit_by_code
 from styrhjul.services.planning import dialog_definition, plan_round
 from styrhjul.services.processes import start_processes
 from styrhjul.services.schedule import step_times
@@ -319,3 +326,140 @@ def test_steering_reaches_exactly_the_new_dialogs_under_an_agreement(app: App) -
     assert len(under) < len(steered)
     assert {unit for unit, keys in steered.items() if keys} == under
     assert all(len(keys) == 1 for unit, keys in steered.items() if unit in under)
+
+
+# --- a group's meetings --------------------------------------------------------------------
+
+MEETING_SECRETARY = "sekreterare.ledningsgrupp@example.se"
+
+
+def _tuesdays(first: date, count: int) -> list[tuple[datetime, datetime]]:
+    days = [first + timedelta(weeks=n) for n in range(count)]
+    return [
+        (
+            datetime.combine(day, time(13), tzinfo=STOCKHOLM),
+            datetime.combine(day, time(16), tzinfo=STOCKHOLM),
+        )
+        for day in days
+    ]
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_a_meeting_series_is_written_with_one_insert_per_table(app: App, count: int) -> None:
+    with statements(app) as counted:
+        series = schedule_series(
+            app, "lg", _tuesdays(date(2026, 9, 8), count), actor=MEETING_SECRETARY, place="Jupiter"
+        )
+    assert len(series) == count
+    for table in ("instance", "meeting", "meeting_attendee", "checklist_item", "audit_event"):
+        assert counted[f"INSERT {table}"] == 1, counted
+    # the calendar UIDs name the ids: one UPDATE once the ids are known, for the whole series
+    assert counted["UPDATE instance"] == 1, counted
+    assert sum(n for key, n in counted.items() if key.startswith("UPDATE")) == 1, counted
+    assert sum(counted.values()) < 40, counted  # reads for the group's people, not per meeting
+
+
+def test_a_scheduled_series_holds_what_the_orm_helpers_make_of_it(
+    app: App, clock: FixedClock
+) -> None:
+    """The rows are those the ORM wrote meeting by meeting (as scheduling did before)."""
+    first = schedule_meeting(
+        app, "lg", datetime(2026, 9, 8, 13, tzinfo=STOCKHOLM), actor=MEETING_SECRETARY, place="J"
+    ).meeting_id
+    item = add_agenda_item(app, first, actor=MEETING_SECRETARY, kind="dialog", title="FoU")
+    add_agenda_item(app, first, actor=MEETING_SECRETARY, kind="decision", title="Budget")
+    send_agenda(app, first, actor=MEETING_SECRETARY)
+    clock.set(datetime(2026, 9, 8, 16, tzinfo=STOCKHOLM))
+    hold_meeting(
+        app,
+        first,
+        MeetingRecord(items=[ItemRecord(item, take_up_again=True)]),
+        actor=MEETING_SECRETARY,
+    )
+    series = schedule_series(
+        app, "lg", _tuesdays(date(2026, 9, 15), 3), actor=MEETING_SECRETARY, place="Jupiter"
+    )
+    ids = [s.meeting_id for s in series]
+    assert ids == sorted(ids)
+    assert [s.resumed_items for s in series] == [["Återupptas: FoU"], [], []]
+    definition = app.machine("group_meeting").definition
+    with app.db.session() as session:
+        audits = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "meeting", AuditEvent.entity_id.in_(ids))
+                .order_by(AuditEvent.id)
+            )
+        )
+        # as flushed meeting by meeting: the first's schedule and carry, then the others
+        assert [(a.entity_id, a.trigger) for a in audits] == [
+            (ids[0], "schedule"),
+            (ids[0], "carry_item"),
+            (ids[1], "schedule"),
+            (ids[2], "schedule"),
+        ]
+        attendee_ids: list[int] = []
+        for scheduled in series:
+            lg = unit_by_code(session, "lg")
+            stored = session.get(Meeting, scheduled.meeting_id)
+            assert stored is not None
+            day = scheduled.starts_at.date()
+            assert (stored.key, stored.title, stored.state, stored.location) == (
+                f"meeting:lg:{day.isoformat()}",
+                f"{lg.name} {day.isoformat()}",
+                definition.spec.workflow.initial,
+                "Jupiter",
+            )
+            # inserted, then given its calendar UID: version 2, as two flushes left it
+            assert (stored.ical_uid, stored.ical_sequence, stored.version) == (
+                f"meeting-{stored.id}@{app.sender.domain}",
+                0,
+                2,
+            )
+            assert stored.created_at == stored.updated_at == clock.now()
+            chair = holder_over(session, lg, "director", day)
+            secretary = holder_over(session, lg, "secretary", day)
+            assert chair is not None
+            assert secretary is not None
+            assert (stored.chair_id, stored.secretary_id) == (chair.id, secretary.id)
+            assert [a.person.email for a in stored.attendees] == scheduled.attendees
+            assert [a.present for a in stored.attendees] == [None] * len(stored.attendees)
+            assert all(a.id > max(attendee_ids, default=0) for a in stored.attendees)
+            attendee_ids.extend(a.id for a in stored.attendees)
+            probe = Meeting(
+                workflow=stored.workflow,
+                workflow_version=stored.workflow_version,
+                unit=stored.unit,
+                unit_id=stored.unit_id,
+                starts_at=stored.starts_at,
+                created_at=stored.created_at,
+            )
+            made = raise_steps(app, session, probe, definition.steps_raised_in(None))
+            assert [_step(i) for i in stored.checklist] == [_step(i) for i in made]
+            session.expunge_all()  # nothing of the probe is written
+
+
+def _step(item: ChecklistItem) -> tuple[Any, ...]:
+    return (
+        item.position,
+        item.key,
+        item.title,
+        item.assignee_role,
+        item.assignee.id if item.assignee else None,
+        item.required,
+        item.origin,
+        item.due_at,
+        item.remind_at,
+        item.escalate_at,
+        item.done_at,
+        item.escalation_level,
+        item.notice_round,
+    )
+
+
+def test_a_day_named_twice_in_a_series_is_refused_and_nothing_written(app: App) -> None:
+    before = snapshot(app)
+    slots = _tuesdays(date(2026, 9, 8), 2)
+    with pytest.raises(InputError, match="lg already meets on 2026-09-08: twice in the series"):
+        schedule_series(app, "lg", [*slots, slots[0]], actor=MEETING_SECRETARY, place="Jupiter")
+    assert snapshot(app) == before
