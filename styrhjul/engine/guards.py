@@ -2,12 +2,13 @@
 
 Definitions name guards; they never contain code. Each guard is a pure function of an
 instance's facts and returns ``None`` when satisfied, or the reason it is not (shown to
-the user in the refusal).
+the user in the refusal). :data:`READS` says which facts each guard reads, so that a
+service assembles only those a transition's guards ask for: some cost a query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,3 +92,20 @@ GUARDS: dict[str, Guard] = {
         chain_compiled,
     )
 }
+
+
+READS: dict[str, frozenset[str]] = {
+    preparation_window_open.__name__: frozenset({"now", "prepare_at"}),
+    checklist_complete.__name__: frozenset({"steps_open_required"}),
+    meeting_started.__name__: frozenset({"now", "starts_at"}),
+    has_agreements.__name__: frozenset({"agreements_total"}),
+    agreements_done.__name__: frozenset({"agreements_open"}),
+    new_time_given.__name__: frozenset({"new_starts_at", "now", "starts_at"}),
+    chain_compiled.__name__: frozenset({"chain_waiting"}),
+}
+"""The facts (fields of :class:`InstanceFacts`) each guard reads; a test checks each one."""
+
+
+def facts_read(guards: Iterable[str]) -> frozenset[str]:
+    """The facts the named guards read together."""
+    return frozenset().union(*(READS[name] for name in guards))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import fields
 from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar, overload
@@ -23,7 +24,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from styrhjul.db.models import Agreement, ChecklistItem, Dialog, Instance, Person
 from styrhjul.engine.definition import CREATED, START, StepSpec
-from styrhjul.engine.guards import InstanceFacts
+from styrhjul.engine.guards import InstanceFacts, facts_read
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
 from styrhjul.services.actors import person_and_roles
@@ -45,15 +46,28 @@ def ref(instance: Instance) -> str:
 # Overloads, because a type variable cannot take its bound as the default: without ``model``
 # the instance is an Instance; with it, an instance of the model asked for. The
 # implementation yields Any because it stands for both (callers see the overloads).
+CHILDREN = ("checklist", "agreements")
+"""The collections an instance is loaded with for change unless the caller names fewer."""
+
+
 @overload
 def instance_transaction(
-    app: App, instance_id: int, expected_version: int | None = None
+    app: App,
+    instance_id: int,
+    expected_version: int | None = None,
+    *,
+    children: tuple[str, ...] = CHILDREN,
 ) -> AbstractContextManager[tuple[Session, Instance]]: ...
 
 
 @overload
 def instance_transaction(
-    app: App, instance_id: int, expected_version: int | None = None, *, model: type[I]
+    app: App,
+    instance_id: int,
+    expected_version: int | None = None,
+    *,
+    model: type[I],
+    children: tuple[str, ...] = CHILDREN,
 ) -> AbstractContextManager[tuple[Session, I]]: ...
 
 
@@ -64,12 +78,18 @@ def instance_transaction(
     expected_version: int | None = None,
     *,
     model: type[Instance] = Instance,
+    children: tuple[str, ...] = CHILDREN,
 ) -> Iterator[tuple[Session, Any]]:
-    """Load an instance for change; the commit fails with ConflictError if someone was first."""
+    """Load an instance for change; the commit fails with ConflictError if someone was first.
+
+    ``children`` are the collections read with it (a use case that reads none of them
+    names none); any other is read when first used, before the use case changes anything
+    if it is read by the machine's facts.
+    """
     what = model.__mapper__.polymorphic_identity if model is not Instance else "instance"
 
     def load(session: Session) -> Instance | None:
-        return session.get(model, instance_id, options=_with_children(model))
+        return session.get(model, instance_id, options=_with_children(model, children))
 
     with _for_change(app, load, (str(what), instance_id), str(what), expected_version) as pair:
         yield pair
@@ -93,25 +113,33 @@ def row_instance_transaction(
 
 
 @cache
-def _with_children(model: type[Instance]) -> tuple[ORMOption, ...]:
-    """The instance's checklist and agreements, which its facts read.
+def _with_children(model: type[Instance], children: tuple[str, ...]) -> tuple[ORMOption, ...]:
+    """How the instance's ``children`` are read with it.
 
     The steps come joined to the instance (one row each, in the instance's query), the
     agreements in a query of their own: joining both would return every step once per
-    agreement. Built once per model, like :func:`_by_row`: SQLAlchemy then recognises the
-    options by identity rather than walking them again on every load.
+    agreement. Built once, like :func:`_by_row`: SQLAlchemy then recognises the options
+    by identity rather than walking them again on every load.
     """
-    return (joinedload(model.checklist), selectinload(model.agreements))
+    unknown = set(children) - set(CHILDREN)
+    assert not unknown, f"not a collection of an instance: {unknown}"
+    options: list[ORMOption] = []
+    if "checklist" in children:
+        options.append(joinedload(model.checklist))
+    if "agreements" in children:
+        options.append(selectinload(model.agreements))
+    return tuple(options)
 
 
 @cache
 def _by_row(row: type[ChecklistItem | Agreement]) -> Select[Instance]:
-    """The instance that the step or agreement ``:row_id`` belongs to, with its children."""
+    """The instance that the step or agreement ``:row_id`` belongs to, with that row's kind."""
+    children = ("checklist",) if row is ChecklistItem else ("agreements",)
     return (
         select(Instance)
         .join(row, row.instance_id == Instance.id)
         .where(row.id == bindparam("row_id"))
-        .options(*_with_children(Instance))
+        .options(*_with_children(Instance, children))
     )
 
 
@@ -151,26 +179,34 @@ def facts_of(
 ) -> InstanceFacts:
     """The snapshot the machine's guards see.
 
-    With ``trigger``, facts that only a guard the trigger does not ask reads are left
-    empty: the chain's (queries over the round below) unless ``chain_compiled`` is asked.
+    With ``trigger``, only the facts its guards read from the instance's state are
+    assembled (:data:`~styrhjul.engine.guards.READS`); the others are left empty, so that
+    no step, agreement or round below is read for a guard that does not ask.
     """
+    reads = (
+        facts_read(_machine_of(app, instance).conditions(trigger, instance.state))
+        if trigger is not None
+        else READS_ALL
+    )
+    agreements = instance.agreements if reads & AGREEMENT_FACTS else []
     return InstanceFacts(
         ref=ref(instance),
         state=instance.state,
         now=app.clock.now(),
         starts_at=instance.starts_at,
         prepare_at=instance.prepare_at,
-        steps_open_required=open_required_steps(instance),
-        agreements_total=len(instance.agreements),
-        agreements_open=tuple(a.id for a in instance.agreements if a.is_open),
-        new_starts_at=new_starts_at,
-        chain_waiting=(
-            _chain_waiting(app, instance)
-            if trigger is None
-            or CHAIN_GUARD in _machine_of(app, instance).conditions(trigger, instance.state)
-            else ()
+        steps_open_required=(
+            open_required_steps(instance) if "steps_open_required" in reads else ()
         ),
+        agreements_total=len(agreements),
+        agreements_open=tuple(a.id for a in agreements if a.is_open),
+        new_starts_at=new_starts_at,
+        chain_waiting=_chain_waiting(app, instance) if "chain_waiting" in reads else (),
     )
+
+
+READS_ALL = frozenset(f.name for f in fields(InstanceFacts))
+AGREEMENT_FACTS = frozenset({"agreements_total", "agreements_open"})
 
 
 def open_required_steps(instance: Instance) -> tuple[str, ...]:
@@ -280,7 +316,8 @@ def fire_trigger(
     ``kind`` restricts it to instances of one kind: dialogs, assignments and meetings have
     their own use cases, which do more than fire (minutes, unit steps, invites).
     """
-    with instance_transaction(app, instance_id, expected_version) as (session, instance):
+    with instance_transaction(app, instance_id, expected_version, children=()) as pair:
+        session, instance = pair
         if kind is not None and instance.kind != kind:
             raise InputError(
                 f"{ref(instance)} is not a {kind}; use the {instance.kind} commands for it",
@@ -301,6 +338,8 @@ def raise_steps(
     app: App, session: Session, instance: Instance, steps: list[StepSpec]
 ) -> list[ChecklistItem]:
     """Create the checklist items of ``steps`` for ``instance``, dated from their anchors."""
+    if not steps:
+        return []  # and the checklist need not be read
     now = app.clock.now()
     created = []
     existing = {item.key for item in instance.checklist}
@@ -387,8 +426,6 @@ def redate_step(
 
 WAIVABLE = "checklist_complete"
 """The guard whose override waives the open required steps it named."""
-CHAIN_GUARD = "chain_compiled"
-"""The guard that reads the chain's facts (:func:`_chain_waiting`)."""
 
 
 def runner_roles(machine: WorkflowMachine) -> set[str]:
