@@ -134,7 +134,7 @@ def places(session: Session, unit_ids: Iterable[int]) -> dict[int, Place]:
         return {}
     own: dict[int, tuple[str, str]] = {}
     areas: dict[int, tuple[int, str, str]] = {}
-    found = session.connection().execute(_UP, {"units": wanted, "areas": list(AREA_KINDS)})
+    found = session.connection().execute(_UP, {"units": wanted, "areas": list(AREA_KINDS)}).all()
     for start, code, name, kind, depth in found:
         if depth == 0:
             own[start] = (code, name)

@@ -219,7 +219,8 @@ def overdue_page(
         query = overdue_query(app, session, filters, viewer)
         total, exact = _count(session, query, cap=None if to_end else count_cap)
         # Core execution: plain columns, and the ORM's result handling cost more than the query
-        found = list(session.connection().execute(page_select(query, cursor, size)))
+        # .all(): one fetch of every row, not one a row as iterating does
+        found = list(session.connection().execute(page_select(query, cursor, size)).all())
         more = len(found) > size
         found = found[:size]
         if not forward:

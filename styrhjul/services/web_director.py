@@ -99,7 +99,8 @@ def visible_units(app: App, viewer: Viewer) -> list[UnitChoice]:
     if viewer.units is not None:
         query = query.where(OrgUnit.id.in_(sorted(viewer.units)))
     with app.db.session() as session:
-        return [UnitChoice._make(row) for row in session.connection().execute(query)]
+        # .all() fetches every row in one call; iterating fetches them one by one
+        return [UnitChoice._make(row) for row in session.connection().execute(query).all()]
 
 
 def areas_of(units: list[UnitChoice]) -> list[UnitChoice]:
