@@ -47,20 +47,27 @@ def forget_roles(session: Session) -> None:
 def ancestors(session: Session, unit: OrgUnit) -> list[OrgUnit]:
     """``unit`` and every unit above it, nearest first.
 
-    Remembered for the session: planning asks for the same chains hundreds of times, and
-    a session that moves a unit calls :func:`forget_roles`.
+    Remembered for the session, for ``unit`` and every unit above it: planning asks for
+    the same chains hundreds of times, and a unit's walk stops at the first unit whose
+    chain is known. A session that moves a unit calls :func:`forget_roles`.
     """
     memo: dict[int, list[OrgUnit]] = session.info.setdefault(_ANCESTORS, {})
     known = memo.get(unit.id) if unit.id is not None else None
     if known is not None:
         return list(known)
     chain = [unit]
-    while chain[-1].parent_id is not None:
-        parent = session.get(OrgUnit, chain[-1].parent_id)
+    while (parent_id := chain[-1].parent_id) is not None:
+        above = memo.get(parent_id)
+        if above is not None:  # a sibling's walk went this way: its chain from here on
+            chain.extend(above)
+            break
+        parent = session.get(OrgUnit, parent_id)
         assert parent is not None
         chain.append(parent)
     if unit.id is not None:
-        memo[unit.id] = chain
+        # every unit on the way knows its chain now: the rest of the walk up from it
+        for start, on_the_way in enumerate(chain):
+            memo.setdefault(on_the_way.id, chain[start:])
     return list(chain)
 
 

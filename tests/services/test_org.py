@@ -17,6 +17,7 @@ from styrhjul.db.models import OrgUnit, Person, RoleAssignment
 from styrhjul.errors import DefinitionError, InputError, NotFound
 from styrhjul.services.context import App
 from styrhjul.services.org import (
+    ancestors,
     forget_roles,
     holder_over,
     holders,
@@ -195,6 +196,31 @@ def test_holders_and_holder_over(app: App) -> None:
         assert holder_over(session, vastra, "team_leader", ON) is None
         # A role assignment starts on the file's valid_from (2024-08-01), not before.
         assert holders(session, vastra, "rektor", date(2024, 7, 31)) == []
+
+
+@pytest.mark.parametrize("leaves_first", [True, False])
+def test_every_units_ancestors_are_its_walk_to_the_root(app: App, leaves_first: bool) -> None:
+    """Chains remembered from other units' walks are each unit's own walk up, in order."""
+    with app.db.session() as session:
+        units = list(session.scalars(select(OrgUnit).order_by(OrgUnit.id)))
+        by_id = {unit.id: unit for unit in units}
+
+        def depth(unit: OrgUnit) -> int:
+            return 0 if unit.parent_id is None else 1 + depth(by_id[unit.parent_id])
+
+        def walk(unit: OrgUnit) -> list[str]:
+            codes = [unit.code]
+            while unit.parent_id is not None:
+                unit = by_id[unit.parent_id]
+                codes.append(unit.code)
+            return codes
+
+        assert max(depth(u) for u in units) >= 3
+        for unit in sorted(units, key=depth, reverse=leaves_first):
+            assert [u.code for u in ancestors(session, unit)] == walk(unit)
+        # and asked again, from the memory
+        for unit in units:
+            assert [u.code for u in ancestors(session, unit)] == walk(unit)
 
 
 def test_primed_holders_are_those_read_unit_by_unit(app: App) -> None:
