@@ -9,13 +9,12 @@ above the ceiling of the transition it crept into.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
+from sqlcount import statements
 from support import dialog_id_of
 
 from styrhjul.clock import FixedClock
@@ -36,21 +35,6 @@ RECTOR = "rektor.vastra-skolan@example.se"
 HEAD = "verksamhetschef.grundskola-norr@example.se"
 CEILINGS = {"open_preparation": 3, "mark_ready": 11, "hold": 12, "close": 5}
 """Statements each transition of the life below may take (what it took when pinned)."""
-
-
-@contextmanager
-def statements(app: App) -> Iterator[list[str]]:
-    """Every statement the block sends to the database, in order."""
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(app.db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", count)
 
 
 def life(app: App, clock: FixedClock, *dialog_ids: int) -> list[dict[str, int]]:
