@@ -17,7 +17,9 @@ planning transaction.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -275,3 +277,24 @@ def person_id(person: Person | None) -> int | None:
 
 def flatten(groups: Iterable[Sequence[Row]]) -> list[Row]:
     return [row for group in groups for row in group]
+
+
+@contextmanager
+def older_objects_left_alone() -> Iterator[None]:
+    """While planning, the collector scans only objects made since it began.
+
+    Planning allocates hundreds of thousands of rows, objects and values; each time the
+    collector runs a full collection it walks every object of the process, the long-lived
+    application with it (definitions, templates, mappers, compiled statements), which
+    planning does not touch: a year at 1,000 units spent about a quarter of its CPU time in
+    three or four such collections. :func:`gc.freeze` moves the objects that exist on entry
+    out of the collector's way, in constant time; :func:`gc.unfreeze` on exit hands them
+    back, so nothing is kept alive that would have been collected, only collected later.
+    Freezing is for the whole process: a nested or concurrent use ends the pause early,
+    which costs time, not correctness.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
