@@ -25,27 +25,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
-from styrhjul.db.governance import AgendaItem, Meeting, MeetingAttendee
-from styrhjul.db.models import Instance, OrgUnit, Person
+from styrhjul.db.governance import AgendaItem, Meeting
+from styrhjul.db.models import OrgUnit, Person
 from styrhjul.engine.definition import START
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import InputError, PermissionDenied, TransitionRefused
 from styrhjul.services.audit import audit_instance
-from styrhjul.services.batch import (
-    Resolver,
-    audit_row,
-    flatten,
-    insert_audits,
-    insert_instances,
-    insert_rows,
-    insert_steps,
-    instance_row,
-    raised_step_rows,
-    table_of,
-)
+from styrhjul.services.batch import audit_row, insert_audits
 from styrhjul.services.context import App
 from styrhjul.services.instances import (
     fire,
@@ -55,13 +44,19 @@ from styrhjul.services.instances import (
     runner_roles,
 )
 from styrhjul.services.meeting_notices import enqueue_meeting_notice
+from styrhjul.services.meeting_rows import (
+    MEETING_WORKFLOW,
+    MeetingSlot,
+    meeting_key,
+    meeting_title,
+    write_meetings,
+)
 from styrhjul.services.meeting_views import ActionView, action_view, open_actions_before
 from styrhjul.services.meeting_views import states_before as _states_before
 from styrhjul.services.org import holder_over, holders, person_by_email, roles_of, unit_by_code
 from styrhjul.services.schedule import due_times, require_within_horizon
 from styrhjul.vocabulary import ROLES, SYSTEM
 
-MEETING_WORKFLOW = "group_meeting"
 RESUMED = "Återupptas: "
 """Prefix of an agenda item taken up again from an earlier meeting."""
 DEFAULT_LENGTH = timedelta(hours=3)
@@ -172,11 +167,6 @@ def _check_time(app: App, starts_at: datetime, key: str = "starts_at") -> None:
         raise InputError(f"{starts_at.astimezone(app.clock.tz):%Y-%m-%d %H:%M} has passed", key=key)
 
 
-def meeting_key(group: OrgUnit, day: date) -> str:
-    """The natural key of a group's meeting on a day: one meeting a group a day."""
-    return f"meeting:{group.code}:{day.isoformat()}"
-
-
 def _require_day_free(session: Session, group: OrgUnit, day: date, exclude_id: int = 0) -> None:
     other = session.scalar(
         select(Meeting).where(Meeting.key == meeting_key(group, day), Meeting.id != exclude_id)
@@ -265,14 +255,14 @@ def schedule_series(
             for taken in [_days_taken(app, session, unit, slots)]
             for starts_at, ends_at in sorted(slots)
         ]
-        ids = _write_series(app, session, unit, ordered, actor=actor, place=place.strip())
+        ids = write_meetings(app, session, unit, ordered, place=place.strip())
         # Items waiting to be taken up again all land on the first meeting of the series,
         # and the open actions are listed for it alone: the later ones start empty.
         resumed = _audit_and_take_up(app, session, unit, ids, ordered, actor=actor, place=place)
         return [
             Scheduled(
                 meeting_id=meeting_id,
-                title=_title(unit, one.day),
+                title=meeting_title(unit, one.day),
                 starts_at=one.starts_at.astimezone(app.clock.tz),
                 attendees=[p.email for p in one.called],
                 resumed_items=resumed if meeting_id == ids[0] else [],
@@ -285,22 +275,6 @@ def schedule_series(
             )
             for meeting_id, one in zip(ids, ordered, strict=True)
         ]
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """One meeting of a series, checked and with its people, before anything is written."""
-
-    starts_at: datetime
-    ends_at: datetime
-    day: date
-    chair: Person
-    secretary: Person
-    called: list[Person]
-
-
-def _title(unit: OrgUnit, day: date) -> str:
-    return f"{unit.name} {day.isoformat()}"
 
 
 def _days_taken(
@@ -323,7 +297,7 @@ def _resolve(
     starts_at: datetime,
     ends_at: datetime,
     taken: dict[str, int],
-) -> _Slot:
+) -> MeetingSlot:
     """Check a meeting's day and find its chair, secretary and members (refusals say why)."""
     day = _local_day(app, starts_at)
     key = meeting_key(unit, day)
@@ -337,86 +311,7 @@ def _resolve(
         raise InputError(f"no director over {unit.code} on {day}", key="group")
     if secretary is None:
         raise InputError(f"no secretary over {unit.code} on {day}", key="group")
-    return _Slot(starts_at, ends_at, day, chair, secretary, _members(session, unit, day))
-
-
-def _write_series(
-    app: App, session: Session, unit: OrgUnit, slots: list[_Slot], *, actor: str, place: str
-) -> list[int]:
-    """Write the meetings of ``slots`` (in order), one ``executemany`` per table; their ids.
-
-    The rows are those flushing a :class:`Meeting` with its attendees and
-    :func:`raise_steps`' steps made, meeting by meeting: ids rise in the order of the
-    slots, the attendees by e-mail. The calendar UID names the meeting's id, so it is set
-    by one UPDATE after the insert, as the ORM's second flush did (raising the version to
-    2). No meeting, attendee or step object enters the session: nothing here reads them.
-    """
-    definition = app.machine(MEETING_WORKFLOW).definition
-    now = app.clock.now()
-    state = definition.spec.workflow.initial
-    keys = [meeting_key(unit, one.day) for one in slots]
-    found = insert_instances(
-        session,
-        [
-            instance_row(
-                key=key,
-                kind="meeting",
-                workflow=definition.name,
-                workflow_version=definition.version,
-                title=_title(unit, one.day),
-                unit_id=unit.id,
-                state=state,
-                starts_at=one.starts_at,
-                ends_at=one.ends_at,
-                location=place,
-                created_at=now,
-                updated_at=now,
-            )
-            for key, one in zip(keys, slots, strict=True)
-        ],
-    )
-    ids = [found[key] for key in keys]
-    pairs = list(zip(ids, slots, strict=True))
-    insert_rows(
-        session,
-        Meeting,
-        [
-            {"id": id_, "chair_id": one.chair.id, "secretary_id": one.secretary.id}
-            for id_, one in pairs
-        ],
-    )
-    instances = table_of(Instance)
-    session.connection().execute(
-        update(instances)
-        .where(instances.c.id == bindparam("meeting_id"))
-        .values(ical_uid=bindparam("uid"), version=instances.c.version + 1),
-        [{"meeting_id": id_, "uid": f"meeting-{id_}@{app.sender.domain}"} for id_ in ids],
-    )
-    insert_rows(
-        session,
-        MeetingAttendee,
-        [
-            {"meeting_id": id_, "person_id": person.id, "present": None}
-            for id_, one in pairs
-            for person in one.called
-        ],
-    )
-    resolver = Resolver(app, session)
-    insert_steps(
-        session,
-        flatten(
-            raised_step_rows(
-                resolver,
-                definition,
-                instance_id=id_,
-                unit=unit,
-                starts_at=one.starts_at,
-                created_at=now,
-            )
-            for id_, one in pairs
-        ),
-    )
-    return ids
+    return MeetingSlot(starts_at, ends_at, day, chair, secretary, _members(session, unit, day))
 
 
 def _audit_and_take_up(
@@ -424,7 +319,7 @@ def _audit_and_take_up(
     session: Session,
     unit: OrgUnit,
     ids: list[int],
-    slots: list[_Slot],
+    slots: list[MeetingSlot],
     *,
     actor: str,
     place: str,
