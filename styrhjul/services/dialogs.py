@@ -30,6 +30,7 @@ from styrhjul.services.chain_facts import chain_may_pass
 from styrhjul.services.checklist import carry_agreement
 from styrhjul.services.context import App, Stop, never
 from styrhjul.services.instances import (
+    CHILDREN,
     fire,
     instance_transaction,
     redate_step,
@@ -43,10 +44,16 @@ from styrhjul.vocabulary import SYSTEM
 
 @contextmanager
 def dialog_transaction(
-    app: App, dialog_id: int, expected_version: int | None = None
+    app: App,
+    dialog_id: int,
+    expected_version: int | None = None,
+    *,
+    children: tuple[str, ...] = CHILDREN,
 ) -> Iterator[tuple[Session, Dialog]]:
-    """Load a dialog for change (see :func:`instance_transaction`)."""
-    with instance_transaction(app, dialog_id, expected_version, model=Dialog) as pair:
+    """Load a dialog for change (see :func:`instance_transaction`), with ``children``."""
+    with instance_transaction(
+        app, dialog_id, expected_version, model=Dialog, children=children
+    ) as pair:
         yield pair
 
 
@@ -71,7 +78,11 @@ def hold(
     """Record that the dialog was held, with its minutes and agreements; start follow-up."""
     if not minutes.strip():
         raise InputError("minutes are required: what was discussed and concluded", key="minutes")
-    with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
+    # Holding and closing read the agreements, not the steps (those load if a rule asks).
+    with dialog_transaction(app, dialog_id, expected_version, children=("agreements",)) as (
+        session,
+        dialog,
+    ):
         owners = []
         for i, item in enumerate(agreements, start=1):
             if not item.text.strip():
@@ -88,7 +99,6 @@ def hold(
                     position=position, text=item.text.strip(), owner=owner, due_on=item.due_on
                 )
             )
-        session.flush()
         if dialog.agreements:
             state = fire(app, session, dialog, "follow_up", SYSTEM, "agreements recorded")
             steer_planned_rounds(app, session, dialog)
@@ -140,7 +150,10 @@ def close(
     app: App, dialog_id: int, *, actor: str, reason: str = "", expected_version: int | None = None
 ) -> str:
     """Close the follow-up; refused while an agreement is open."""
-    with dialog_transaction(app, dialog_id, expected_version) as (session, dialog):
+    with dialog_transaction(app, dialog_id, expected_version, children=("agreements",)) as (
+        session,
+        dialog,
+    ):
         return fire(app, session, dialog, "close", actor, reason)
 
 
@@ -298,7 +311,7 @@ def open_due_preparations(app: App, *, stop: Stop = never) -> list[int]:
         if stop():
             break
         try:
-            with instance_transaction(app, dialog_id) as (session, instance):
+            with instance_transaction(app, dialog_id, children=()) as (session, instance):
                 if instance.state not in waiting:
                     continue
                 fire(app, session, instance, OPEN_PREPARATION, SYSTEM, "preparation window opened")
