@@ -290,9 +290,13 @@ def older_objects_left_alone() -> Iterator[None]:
     three or four such collections. :func:`gc.freeze` moves the objects that exist on entry
     out of the collector's way, in constant time; :func:`gc.unfreeze` on exit hands them
     back, so nothing is kept alive that would have been collected, only collected later.
-    Freezing is for the whole process: a nested or concurrent use ends the pause early,
-    which costs time, not correctness.
+    Freezing is for the whole process, so where something else already froze objects (the
+    web app freezes its startup heap while it serves), planning leaves the collector to it:
+    unfreezing on exit would hand that heap back too.
     """
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

@@ -39,7 +39,7 @@ from styrhjul.errors import (
     PermissionDenied,
     TransitionRefused,
 )
-from styrhjul.services.batch import audit_row, insert_audits
+from styrhjul.services.batch import audit_row, insert_audits, older_objects_left_alone
 from styrhjul.services.context import App
 from styrhjul.services.dialogs import replan
 from styrhjul.services.meetings import (
@@ -210,7 +210,8 @@ def plan_year(
         plan.changes.extend(_missing_dialogs(app, session, arshjul, occurrences, year))
         plan.changes.extend(_not_set_going(app, arshjul, occurrences, existing, year))
     if plan.first_plan or (apply and plan.changes):
-        _write(app, plan, arshjul, occurrences, actor, progress)
+        with older_objects_left_alone():
+            _write(app, plan, arshjul, occurrences, actor, progress)
         plan.applied = True
     return plan
 

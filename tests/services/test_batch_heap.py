@@ -40,3 +40,15 @@ def test_the_pause_ends_when_planning_fails() -> None:
     with pytest.raises(RuntimeError), older_objects_left_alone():
         raise RuntimeError("refused")
     assert gc.get_freeze_count() == 0
+
+
+def test_a_heap_someone_else_froze_stays_frozen() -> None:
+    """The web app freezes its startup heap while it serves: a plan must not thaw it."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with older_objects_left_alone():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
