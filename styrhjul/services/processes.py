@@ -18,11 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from styrhjul.db.models import Instance, OrgUnit
-from styrhjul.engine.definition import START, WorkflowDefinition
+from styrhjul.engine.definition import WorkflowDefinition
 from styrhjul.errors import InputError
 from styrhjul.services.batch import (
     Resolver,
-    Row,
     audit_row,
     ids_by_key,
     insert_audits,
@@ -30,8 +29,7 @@ from styrhjul.services.batch import (
     insert_steps,
     instance_row,
     load_parents,
-    person_id,
-    step_row,
+    raised_step_rows,
 )
 from styrhjul.services.context import App
 from styrhjul.services.instances import require_runner
@@ -170,7 +168,14 @@ def _start_all(
         [
             step
             for key, unit in new.items()
-            for step in _step_rows(app, resolver, definition, ids[key], unit, starts_at)
+            for step in raised_step_rows(
+                resolver,
+                definition,
+                instance_id=ids[key],
+                unit=unit,
+                starts_at=starts_at,
+                created_at=now,
+            )
         ],
     )
     insert_audits(
@@ -207,49 +212,6 @@ def _require_starter(
         workflow=definition.name, workflow_version=definition.version, unit=unit, unit_id=unit.id
     )
     require_runner(app, session, probe, actor, f"start {definition.name} for {unit.code}")
-
-
-def _step_rows(
-    app: App,
-    resolver: Resolver,
-    definition: WorkflowDefinition,
-    instance_id: int,
-    unit: OrgUnit,
-    starts_at: datetime | None,
-) -> list[Row]:
-    """The steps a new process starts with, as :func:`raise_steps` dates and assigns them.
-
-    Every step anchored at the event has ``starts_at``: :func:`start_processes` refuses a
-    workflow that needs it without one. Steps anchored at creation count from now, the
-    instance's creation time.
-    """
-    now = app.clock.now()
-    rows: list[Row] = []
-    seen: set[str] = set()
-    for step in definition.steps_raised_in(None):
-        if step.key in seen:
-            continue
-        seen.add(step.key)
-        anchor = starts_at if step.anchor == START else now
-        assert anchor is not None  # refused before: the workflow needs its event's time
-        due, remind, escalate = resolver.due(
-            definition.spec.timing, anchor, step.offset, event=step.anchor == START
-        )
-        rows.append(
-            step_row(
-                instance_id=instance_id,
-                position=len(rows) + 1,
-                key=step.key,
-                title=step.title,
-                assignee_role=step.assignee,
-                assignee_id=person_id(resolver.assignee(unit, step.assignee, step.of, due.date())),
-                required=step.required,
-                due_at=due,
-                remind_at=remind,
-                escalate_at=escalate,
-            )
-        )
-    return rows
 
 
 def _school_year_of(period: str) -> str | None:
