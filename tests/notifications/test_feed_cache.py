@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
+from sqlcount import statements
 
 import styrhjul.services.feeds as feeds
 from styrhjul.clock import FixedClock
@@ -86,21 +85,6 @@ def _one_by_one(app: App, *, person: str | None = None, unit: str | None = None)
     )
 
 
-@contextmanager
-def _statements(app: App) -> Iterator[list[str]]:
-    """The SQL statements the block sends to the database."""
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(app.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", record)
-
-
 def test_the_fast_feed_is_the_one_built_event_by_event(feed_app: App) -> None:
     for scope in ({"person": PRINCIPAL}, {"person": DIRECTOR}, {"unit": "vastra-skolan"}):
         expected = _one_by_one(feed_app, **scope)
@@ -154,7 +138,7 @@ def test_a_feed_costs_the_same_statements_however_many_events_it_holds(
         if year is not None:
             plan_year(planned_app, year)
         feed_for_token(planned_app, token)  # warm: every event serialised once
-        with _statements(planned_app) as seen:
+        with statements(planned_app) as seen:
             data = feed_for_token(planned_app, token)
         counts.append(len(seen))
         sizes.append(data.count(b"BEGIN:VEVENT"))

@@ -8,13 +8,11 @@ two schools), at 16.00.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlcount import statements
 from support import dialog_id_of, keep_dialogs
 
 from styrhjul.clock import STOCKHOLM, FixedClock
@@ -132,27 +130,13 @@ def test_filters_by_unit_subtree_and_level(school_app: App, clock: FixedClock) -
         overdue_steps(school_app, level="principal")
 
 
-@contextmanager
-def _statements(app: App) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(*args: Any) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(app.db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", count)
-
-
 def test_the_listing_is_one_query_however_many_steps(planned_app: App, clock: FixedClock) -> None:
     """40 dialogs or 3, the listing reads the units and the steps: no query per step."""
     clock.set(at(10, 2, 12))
-    with _statements(planned_app) as many:
+    with statements(planned_app) as many:
         big = overdue_steps(planned_app, unit="sff", level="area_rektor")
     keep_dialogs(planned_app, *KEPT)
-    with _statements(planned_app) as few:
+    with statements(planned_app) as few:
         small = overdue_steps(planned_app, unit="sff", level="area_rektor")
     assert len(big) > 10 * len(small) > 0
     assert len(many) == len(few) <= 3  # the unit tree, the unit, the steps
