@@ -13,11 +13,11 @@ from styrhjul.services.context import App
 
 @contextmanager
 def statements(app: App) -> Iterator[list[str]]:
-    """The statements sent to ``app``'s database inside the block, in order."""
+    """The statements sent to ``app``'s database inside the block, in order, each on one line."""
     seen: list[str] = []
 
     def count(*args: Any) -> None:
-        seen.append(str(args[2]))
+        seen.append(" ".join(str(args[2]).split()))
 
     event.listen(app.db.engine, "before_cursor_execute", count)
     try:

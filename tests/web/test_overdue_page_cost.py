@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlcount import statements
 
 from styrhjul.services.context import App
 
@@ -34,20 +31,6 @@ DIRECTOR_STATEMENTS = (
     "org_unit",  # the units of the filter menus
 )
 """The statements of the director's first overdue page, in order: one thing each reads."""
-
-
-@contextmanager
-def _statements(app: App) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        seen.append(" ".join(str(args[2]).split()))
-
-    event.listen(app.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", record)
 
 
 def _late(web: FastAPI) -> App:
@@ -68,16 +51,16 @@ def _first_table(statement: str) -> str:
     return found.group(1)
 
 
-def test_the_director_s_overdue_page_is_six_statements(planned_web: FastAPI) -> None:
+def test_the_director_s_overdue_page_is_sixstatements(planned_web: FastAPI) -> None:
     app = _late(planned_web)
     client = logged_in(planned_web, ROLES["director"])
     client.get("/oversikt/forsenat")  # the session's last-seen time is written once a minute
-    with _statements(app) as first:
+    with statements(app) as first:
         page = client.get("/oversikt/forsenat")
     assert page.status_code == 200
     assert "Visar <strong>1–100</strong>" in page.text
     assert tuple(_first_table(s) for s in first) == DIRECTOR_STATEMENTS, first
-    with _statements(app) as narrow:
+    with statements(app) as narrow:
         page = client.get("/oversikt/forsenat?enhet=vastra-skolan")
     assert page.status_code == 200
     # a filter by unit looks the unit up by its code: one more, whatever the page holds
@@ -85,7 +68,7 @@ def test_the_director_s_overdue_page_is_six_statements(planned_web: FastAPI) -> 
     following = _next(client.get("/oversikt/forsenat").text)
     assert following is not None
     for cursor in (following, "sista"):  # a page after a cursor; the last (counted exactly)
-        with _statements(app) as other:
+        with statements(app) as other:
             assert client.get(f"/oversikt/forsenat?sida={cursor}").status_code == 200
         assert tuple(_first_table(s) for s in other) == DIRECTOR_STATEMENTS, other
 
@@ -103,7 +86,7 @@ def test_an_area_head_s_page_reads_their_units_once(planned_web: FastAPI) -> Non
     app = _late(planned_web)
     client = logged_in(planned_web, ROLES["area_head"])
     client.get("/oversikt/forsenat")
-    with _statements(app) as seen:
+    with statements(app) as seen:
         page = client.get("/oversikt/forsenat")
     assert page.status_code == 200
     assert "Grundskola norr" in page.text
