@@ -124,6 +124,17 @@ def test_an_idle_session_ends(web: FastAPI) -> None:
     assert client.get("/").status_code == 303
 
 
+def test_a_used_session_stays_alive(web: FastAPI) -> None:
+    client = logged_in(web, ROLES["controller"])
+    clock: FixedClock = web.state.app.clock
+    idle = timedelta(minutes=web.state.app.settings.web.session_idle_minutes)
+    for _ in range(3):
+        clock.advance(idle - timedelta(minutes=1))
+        assert client.get("/").status_code == 200
+    clock.advance(idle + timedelta(minutes=1))
+    assert client.get("/").status_code == 303
+
+
 def test_next_never_leads_off_the_site(web: FastAPI) -> None:
     client = TestClient(web, follow_redirects=False)
     client.get("/login")
