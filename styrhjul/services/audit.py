@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import AuditEvent, Instance
@@ -28,18 +29,25 @@ def audit_instance(
     concurrent one.
     """
     instance.updated_at = at
-    session.add(
-        AuditEvent(
-            entity=instance.kind,
-            entity_id=instance.id,
-            at=at,
-            actor=actor,
-            trigger=trigger,
-            from_state=from_state,
-            to_state=instance.state,
-            reason=reason,
-        )
-    )
+    row = {
+        "entity": instance.kind,
+        "entity_id": instance.id,
+        "at": at,
+        "actor": actor,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": instance.state,
+        "reason": reason,
+    }
+    if instance.id is None or any(isinstance(o, AuditEvent) for o in session.new):
+        # Rows added as objects are inserted at the next flush: this one joins them, so
+        # the trail keeps the order the changes were made in.
+        session.add(AuditEvent(**row))
+        return
+    # Nobody reads the row back in the change's transaction, so one plain INSERT, sent
+    # now on the session's connection (no autoflush), spares the ORM's object, its flush
+    # and the RETURNING of its id.
+    session.connection().execute(insert(cast(Table, AuditEvent.__table__)).inline(), row)
 
 
 def history(session: Session, instance: Instance) -> list[AuditEvent]:

@@ -32,8 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from time import perf_counter
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -51,11 +54,18 @@ MAX_BACKOFF = timedelta(hours=6)
 
 
 def enqueue(session: Session, now: datetime, *, key: str, kind: str, message: EmailMessage) -> bool:
-    """Add ``message`` to the outbox in the caller's transaction; False if ``key`` is known."""
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
-        return False
-    session.add(
-        OutboxMessage(
+    """Add ``message`` to the outbox in the caller's transaction; False if ``key`` is known.
+
+    One ``INSERT ... ON CONFLICT (key) DO NOTHING``, not a look-up and then an insert: a
+    known key inserts nothing, and a key a concurrent transaction has just taken waits for
+    it and then inserts nothing either, instead of failing the caller's commit on the
+    unique key. The row is in the database at once; the session holds no object for it.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(cast(Table, OutboxMessage.__table__))
+        .values(
             key=key,
             kind=kind,
             recipient=str(message["To"]),
@@ -67,8 +77,11 @@ def enqueue(session: Session, now: datetime, *, key: str, kind: str, message: Em
             created_at=now,
             next_attempt_at=now,
         )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OutboxMessage.id)
     )
-    return True
+    # The id comes back only from a row inserted (psycopg gives no rowcount here).
+    return result.first() is not None
 
 
 @dataclass(frozen=True)

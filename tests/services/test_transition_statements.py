@@ -33,7 +33,7 @@ from styrhjul.vocabulary import SYSTEM
 SECRETARY = "sekreterare.ledningsgrupp@example.se"
 RECTOR = "rektor.vastra-skolan@example.se"
 HEAD = "verksamhetschef.grundskola-norr@example.se"
-CEILINGS = {"open_preparation": 3, "mark_ready": 11, "hold": 12, "close": 5}
+CEILINGS = {"open_preparation": 3, "mark_ready": 10, "hold": 11, "close": 5}
 """Statements each transition of the life below may take (what it took when pinned)."""
 
 
