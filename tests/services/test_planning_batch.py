@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from styrhjul.calendar import SchoolYear
 from styrhjul.clock import STOCKHOLM, FixedClock
@@ -207,46 +207,8 @@ def test_started_processes_hold_what_raise_steps_makes_of_them(app: App) -> None
                 1,
             )
             # the ORM path: a transient instance like it, its steps raised by raise_steps
-            probe = Instance(
-                workflow=stored.workflow,
-                workflow_version=stored.workflow_version,
-                unit=stored.unit,
-                unit_id=stored.unit_id,
-                starts_at=stored.starts_at,
-                created_at=stored.created_at,
-            )
-            made = raise_steps(app, session, probe, definition.steps_raised_in(None))
-            assert [
-                (
-                    i.position,
-                    i.key,
-                    i.title,
-                    i.assignee_role,
-                    i.assignee_id,
-                    i.required,
-                    i.origin,
-                    i.due_at,
-                    i.remind_at,
-                    i.escalate_at,
-                    i.notice_round,
-                )
-                for i in stored.checklist
-            ] == [
-                (
-                    i.position,
-                    i.key,
-                    i.title,
-                    i.assignee_role,
-                    i.assignee.id if i.assignee else None,
-                    i.required,
-                    i.origin,
-                    i.due_at,
-                    i.remind_at,
-                    i.escalate_at,
-                    i.notice_round,
-                )
-                for i in made
-            ]
+            expected = _raised_like(app, session, stored, Instance, definition)
+            assert [_step(i) for i in stored.checklist] == expected
             session.expunge_all()  # nothing of the probe is written
 
 
@@ -426,17 +388,24 @@ def test_a_scheduled_series_holds_what_the_orm_helpers_make_of_it(
             assert [a.present for a in stored.attendees] == [None] * len(stored.attendees)
             assert all(a.id > max(attendee_ids, default=0) for a in stored.attendees)
             attendee_ids.extend(a.id for a in stored.attendees)
-            probe = Meeting(
-                workflow=stored.workflow,
-                workflow_version=stored.workflow_version,
-                unit=stored.unit,
-                unit_id=stored.unit_id,
-                starts_at=stored.starts_at,
-                created_at=stored.created_at,
-            )
-            made = raise_steps(app, session, probe, definition.steps_raised_in(None))
-            assert [_step(i) for i in stored.checklist] == [_step(i) for i in made]
+            expected = _raised_like(app, session, stored, Meeting, definition)
+            assert [_step(i) for i in stored.checklist] == expected
             session.expunge_all()  # nothing of the probe is written
+
+
+def _raised_like(
+    app: App, session: Session, stored: Instance, model: type[Instance], definition: Any
+) -> list[tuple[Any, ...]]:
+    """The steps :func:`raise_steps` gives a transient copy of ``stored`` (the ORM path)."""
+    probe = model(
+        workflow=stored.workflow,
+        workflow_version=stored.workflow_version,
+        unit=stored.unit,
+        unit_id=stored.unit_id,
+        starts_at=stored.starts_at,
+        created_at=stored.created_at,
+    )
+    return [_step(i) for i in raise_steps(app, session, probe, definition.steps_raised_in(None))]
 
 
 def _step(item: ChecklistItem) -> tuple[Any, ...]:
