@@ -27,10 +27,10 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from styrhjul.db.models import AuditEvent, ChecklistItem, Instance, OrgUnit, Person
-from styrhjul.engine.definition import CREATED, START, TimingSpec, WorkflowDefinition
+from styrhjul.engine.definition import START, TimingSpec, WorkflowDefinition
 from styrhjul.services.context import App
 from styrhjul.services.org import holder_over, unit_by_code
-from styrhjul.services.schedule import StepTimes, due_times, step_times
+from styrhjul.services.schedule import StepTimes, due_times, step_anchor, step_times
 
 Row = dict[str, Any]
 
@@ -234,12 +234,9 @@ def raised_step_rows(
     now = resolver.app.clock.now()
     rows: list[Row] = []
     for step in definition.steps_raised_in(None):
-        if step.anchor == START:
-            if starts_at is None:
-                raise ValueError(f"step {step.key!r} counts from the event, which has no time")
-            anchor = starts_at
-        else:
-            anchor = created_at if step.anchor == CREATED else now
+        anchor = step_anchor(step, starts_at=starts_at, created_at=created_at, now=now)
+        if anchor is None:
+            raise ValueError(f"step {step.key!r} counts from the event, which has no time")
         due, remind, escalate = resolver.due(
             definition.spec.timing, anchor, step.offset, event=step.anchor == START
         )

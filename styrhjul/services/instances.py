@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.interfaces import ORMOption
 
 from styrhjul.db.models import Agreement, ChecklistItem, Dialog, Instance, Person
-from styrhjul.engine.definition import CREATED, START, StepSpec
+from styrhjul.engine.definition import START, StepSpec
 from styrhjul.engine.guards import InstanceFacts, facts_read
 from styrhjul.engine.machine import WorkflowMachine
 from styrhjul.errors import ConflictError, InputError, NotFound, PermissionDenied
@@ -32,7 +32,7 @@ from styrhjul.services.audit import audit_instance
 from styrhjul.services.chain_facts import chain_waiting
 from styrhjul.services.context import App
 from styrhjul.services.org import holder_over, unit_by_code
-from styrhjul.services.schedule import due_times
+from styrhjul.services.schedule import due_times, step_anchor
 from styrhjul.vocabulary import SYSTEM
 
 I = TypeVar("I", bound=Instance)  # noqa: E741 - the conventional name for an instance type
@@ -347,15 +347,14 @@ def raise_steps(
     for step in steps:
         if step.key in existing:
             continue  # a state entered again (a revision loop) does not raise a step twice
-        if step.anchor == START:
-            if instance.starts_at is None:
-                raise InputError(
-                    f"{ref(instance)}: step {step.key!r} counts from the event, which has no time",
-                    key="starts_at",
-                )
-            anchor = instance.starts_at
-        else:
-            anchor = instance.created_at if step.anchor == CREATED else now
+        anchor = step_anchor(
+            step, starts_at=instance.starts_at, created_at=instance.created_at, now=now
+        )
+        if anchor is None:
+            raise InputError(
+                f"{ref(instance)}: step {step.key!r} counts from the event, which has no time",
+                key="starts_at",
+            )
         due, remind, escalate = due_times(
             app, definition.spec.timing, anchor, step.offset, event=step.anchor == START
         )

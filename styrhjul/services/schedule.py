@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from styrhjul.calendar import SchoolYear, local_datetime
-from styrhjul.engine.definition import START, TimingSpec, WorkflowDefinition
+from styrhjul.engine.definition import CREATED, START, StepSpec, TimingSpec, WorkflowDefinition
 from styrhjul.errors import InputError
 from styrhjul.services.context import App
 
@@ -57,6 +57,19 @@ def due_times(
         local_datetime(remind_day, OPENS_AT, tz),
         local_datetime(escalate_day, OPENS_AT, tz),
     )
+
+
+def step_anchor(
+    step: StepSpec, *, starts_at: datetime | None, created_at: datetime, now: datetime
+) -> datetime | None:
+    """The instant a step's offset counts from: the event, the instance's creation, or now.
+
+    None when the step counts from the event and the instance has no time: the caller
+    names what is wrong in its own terms.
+    """
+    if step.anchor == START:
+        return starts_at
+    return created_at if step.anchor == CREATED else now
 
 
 def require_within_horizon(app: App, starts_at: datetime, key: str = "starts_at") -> None:
