@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from styrhjul.db.models import ChecklistItem, Instance, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import NotFound, PermissionDenied
 from styrhjul.services.context import App
-from styrhjul.services.org import valid_on
+from styrhjul.services.org import ids_below, valid_on
 
 READS_ALL = ("director", "controller")
 
@@ -108,9 +108,7 @@ def _scope(
         # every held unit's subtree in one walk down the tree: one statement, not one a role
         # (UNION, not UNION ALL: a unit held under another held unit is walked once)
         roots = sorted({unit_id for _, unit_id, _ in held})
-        tree = select(OrgUnit.id).where(OrgUnit.id.in_(roots)).cte("held", recursive=True)
-        tree = tree.union(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-        units = frozenset(session.scalars(select(tree.c.id)))
+        units = frozenset(session.scalars(ids_below(OrgUnit.id.in_(roots), "held")))
     else:
         units = frozenset()
     return Viewer(person_id, email, title, admin, roles, units)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from styrhjul.db.models import Instance, OrgUnit, Person, RoleAssignment
 from styrhjul.errors import NotFound
-from styrhjul.services.org import ancestors
+from styrhjul.services.org import ancestors, ids_above
 
 
 def person_and_roles(
@@ -82,7 +82,4 @@ def unit_id_of(instance: Instance) -> int:
 
 def chain_ids(unit_id: int | BindParameter[int]) -> Select[int]:
     """A query for the ids of ``unit_id`` and every unit above it (a recursive CTE)."""
-    first = select(OrgUnit.id, OrgUnit.parent_id).where(OrgUnit.id == unit_id)
-    up = first.cte("unit_chain", recursive=True)
-    up = up.union_all(select(OrgUnit.id, OrgUnit.parent_id).join(up, OrgUnit.id == up.c.parent_id))
-    return select(up.c.id)
+    return ids_above(OrgUnit.id == unit_id, "unit_chain")

@@ -25,6 +25,7 @@ from styrhjul.db.models import CalendarEvent, Dialog, Instance, OrgUnit, RoleAss
 from styrhjul.errors import InputError
 from styrhjul.services.context import App
 from styrhjul.services.org import (
+    ids_above,
     person_by_email,
     subtree_ids,
     unit_by_code,
@@ -118,15 +119,8 @@ def units_in_scope(
 
 
 def _and_above(session: Session, which: ColumnElement[bool]) -> set[int]:
-    """The ids of the units ``which`` selects and of every unit above them.
-
-    One statement (a recursive CTE) rather than a lookup per unit and step up the tree.
-    """
-    chain = select(OrgUnit.id, OrgUnit.parent_id).where(which).cte("above", recursive=True)
-    chain = chain.union(
-        select(OrgUnit.id, OrgUnit.parent_id).join(chain, OrgUnit.id == chain.c.parent_id)
-    )
-    return set(session.scalars(select(chain.c.id)))
+    """The ids of the units ``which`` selects and of every unit above them, in one statement."""
+    return set(session.scalars(ids_above(which)))
 
 
 def event_filter(

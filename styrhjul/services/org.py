@@ -73,9 +73,30 @@ def ancestors(session: Session, unit: OrgUnit) -> list[OrgUnit]:
 
 def subtree_ids(unit_id: int) -> Select[int]:
     """A query for the ids of ``unit_id`` and every unit below it (a recursive CTE)."""
-    tree = select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("subtree", recursive=True)
-    tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
+    return ids_below(OrgUnit.id == unit_id)
+
+
+def ids_below(which: ColumnElement[bool], name: str = "subtree") -> Select[int]:
+    """A query for the ids of the units ``which`` selects and of every unit below them.
+
+    One recursive CTE called ``name``; a unit below two of them is listed once.
+    """
+    tree = select(OrgUnit.id).where(which).cte(name, recursive=True)
+    tree = tree.union(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
     return select(tree.c.id)
+
+
+def ids_above(which: ColumnElement[bool], name: str = "above") -> Select[int]:
+    """A query for the ids of the units ``which`` selects and of every unit above them.
+
+    One recursive CTE called ``name``, where :func:`ancestors` reads a unit a query; a unit
+    above two of them is listed once.
+    """
+    chain = select(OrgUnit.id, OrgUnit.parent_id).where(which).cte(name, recursive=True)
+    chain = chain.union(
+        select(OrgUnit.id, OrgUnit.parent_id).join(chain, OrgUnit.id == chain.c.parent_id)
+    )
+    return select(chain.c.id)
 
 
 def valid_on(on: date) -> list[ColumnElement[bool]]:

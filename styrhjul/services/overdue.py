@@ -41,7 +41,7 @@ from styrhjul.db.models import ChecklistItem, Dialog, Instance, OrgUnit, Person,
 from styrhjul.errors import InputError
 from styrhjul.services.access import Viewer
 from styrhjul.services.context import App
-from styrhjul.services.org import person_by_email, unit_by_code, valid_on
+from styrhjul.services.org import ids_below, person_by_email, unit_by_code, valid_on
 from styrhjul.vocabulary import INSTANCE_KINDS
 
 AREA_KINDS = ("area", "department")
@@ -340,9 +340,7 @@ def overdue_query(
             if found is None or not viewer.sees_unit(found):
                 raise InputError(f"no unit {code!r} among the units you read", key=key)
             root = found
-        tree = select(OrgUnit.id).where(OrgUnit.id == root).cte(f"{key}_tree", recursive=True)
-        tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
-        query = query.where(Instance.unit_id.in_(select(tree.c.id)))
+        query = query.where(Instance.unit_id.in_(ids_below(OrgUnit.id == root, f"{key}_tree")))
     if filters.level is not None:
         query = query.where(
             or_(Dialog.__table__.c.level == filters.level, Instance.kind == filters.level)
@@ -405,12 +403,10 @@ def list_steps(
             held = select(RoleAssignment.unit_id).where(
                 RoleAssignment.person_id == person.id, *valid_on(app.clock.today())
             )
-            tree = select(OrgUnit.id).where(OrgUnit.id.in_(held)).cte("held", recursive=True)
-            tree = tree.union_all(select(OrgUnit.id).where(OrgUnit.parent_id == tree.c.id))
             query = query.where(
                 or_(
                     ChecklistItem.assignee_id == person.id,
-                    Instance.unit_id.in_(select(tree.c.id)),
+                    Instance.unit_id.in_(ids_below(OrgUnit.id.in_(held), "held")),
                 )
             )
         if open_only:
